@@ -1,0 +1,232 @@
+"""D4RL-format data: reading and writing HDF5 files, transitions and windows.
+
+Files follow D4RL's layout (observations, actions, rewards, terminals, timeouts,
+optionally next_observations, infos/*, metadata/*) and are read with h5py, so the
+d4rl package is never needed. In memory a dataset keeps each observation once:
+`next_row[r]` says which row of `observations` follows row r (-1 where row r is
+no transition), so that the memory stays close to the raw arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+
+import h5py
+import numpy as np
+
+from rl_repr_trail import errors
+
+REQUIRED_KEYS = ('observations', 'actions', 'terminals')
+_D4RL_NAME_RE = re.compile(r'^([a-z0-9]+)-([a-z-]+?)-v(\d+)$')
+
+
+class DataError(errors.InputError):
+  """A dataset file or name that cannot be used, with the reason."""
+
+
+@dataclasses.dataclass
+class Dataset:
+  """Rows of a D4RL-format file, with the transition structure made explicit.
+
+  observations: [rows + extra, obs_dim]; rows past `len(actions)` hold the true
+    next observation of terminal rows (from next_observations).
+  actions: [rows, action_dim].
+  next_row: [rows] int32, row of the next observation, -1 if row r is no transition
+    (the last row of a timed-out episode, or a terminal row without next_observations).
+  episode_end: [rows] bool, terminals or timeouts.
+  """
+
+  observations: np.ndarray
+  actions: np.ndarray
+  next_row: np.ndarray
+  episode_end: np.ndarray
+  source: str = ''
+
+  @property
+  def obs_dim(self) -> int:
+    return self.observations.shape[1]
+
+  @property
+  def action_dim(self) -> int:
+    return self.actions.shape[1]
+
+  @property
+  def num_transitions(self) -> int:
+    return int(np.sum(self.next_row >= 0))
+
+  def transition_rows(self) -> np.ndarray:
+    """Rows r that are transitions (s_r, a_r, s'_r)."""
+    return np.flatnonzero(self.next_row >= 0).astype(np.int32)
+
+  def window_starts(self, length: int) -> np.ndarray:
+    """Rows r such that rows r .. r+length-1 are `length` consecutive transitions of
+    one episode (a window of length+1 states). Windows never cross an episode end."""
+    if length < 1:
+      raise ValueError(f'window length must be at least 1, got {length}')
+    valid = self.next_row >= 0
+    # Row r continues into row r+1 if it is a transition that does not end its episode.
+    continues = valid & ~self.episode_end
+    n = len(valid) - length + 1
+    if n <= 0:
+      return np.zeros([0], np.int32)
+    ok = valid[:n].copy()
+    for k in range(length - 1):
+      ok &= continues[k:k + n] & valid[k + 1:k + 1 + n]
+    return np.flatnonzero(ok).astype(np.int32)
+
+  def first_transitions(self, n: int) -> 'Dataset':
+    """The dataset cut after its first `n` transitions (the expert subset D*)."""
+    rows = self.transition_rows()
+    if n > len(rows):
+      raise DataError(f'{self.source}: asked for the first {n} transitions, the data has '
+                      f'only {len(rows)}.')
+    cut = int(rows[n - 1]) + 1
+    next_row = self.next_row[:cut].copy()
+    beyond = next_row >= cut  # Next observations stored past the cut are moved up.
+    observations = np.concatenate([self.observations[:cut],
+                                   self.observations[next_row[beyond]]])
+    next_row[beyond] = cut + np.arange(int(beyond.sum()), dtype=np.int32)
+    return Dataset(observations, self.actions[:cut], next_row, self.episode_end[:cut],
+                   f'{self.source}[:{n}]')
+
+  def contact_dims_all_zero(self, dims: tuple[int, int] | None) -> bool:
+    """Whether observation dimensions [lo, hi) are zero everywhere (D4RL ant files)."""
+    return dims is not None and not np.any(self.observations[:, dims[0]:dims[1]])
+
+
+def from_arrays(observations: np.ndarray, actions: np.ndarray, terminals: np.ndarray,
+                timeouts: np.ndarray | None = None,
+                next_observations: np.ndarray | None = None, source: str = '') -> Dataset:
+  """Builds a Dataset from D4RL arrays, following D4RL's episode conventions."""
+  rows = len(actions)
+  observations = np.asarray(observations, np.float32)
+  terminals = np.asarray(terminals, bool)
+  timeouts = np.zeros(rows, bool) if timeouts is None else np.asarray(timeouts, bool)
+  next_row = np.arange(1, rows + 1, dtype=np.int32)
+  # Rows whose next observation is not the following row: terminal rows, the last
+  # row of an unfinished file, and rows whose next_observations say otherwise.
+  elsewhere = terminals.copy()
+  if rows:
+    elsewhere[-1] = True
+  extra = np.zeros((0, observations.shape[1]), np.float32)
+  if next_observations is not None:
+    next_observations = np.asarray(next_observations, np.float32)
+    elsewhere[:-1] |= np.any(next_observations[:-1] != observations[1:], axis=1)
+    elsewhere &= ~timeouts
+    extra = next_observations[elsewhere]
+    next_row[elsewhere] = rows + np.arange(len(extra), dtype=np.int32)
+  else:
+    next_row[elsewhere] = -1  # The true next observation is not in the file.
+  next_row[timeouts] = -1  # The last step of a timed-out episode is no transition.
+  obs = np.concatenate([observations, extra]) if len(extra) else observations
+  return Dataset(obs, np.asarray(actions, np.float32), next_row, terminals | timeouts, source)
+
+
+def d4rl_dataset_dir() -> str:
+  return os.path.expanduser(os.environ.get('D4RL_DATASET_DIR', '~/.d4rl/datasets'))
+
+
+def d4rl_file_name(name: str) -> str:
+  """File name D4RL downloads a dataset to: 'hopper-medium-v2' -> 'hopper_medium-v2.hdf5'."""
+  match = _D4RL_NAME_RE.match(name)
+  if not match:
+    raise DataError(f'{name!r} is not a D4RL dataset name (expected e.g. hopper-medium-v2).')
+  env, kind, version = match.group(1), match.group(2), int(match.group(3))
+  if version == 0:
+    kind = 'mixed' if kind == 'medium-replay' else kind
+    return f'{env}_{kind.replace("-", "_")}.hdf5'
+  return f'{env}_{kind.replace("-", "_")}-v{version}.hdf5'
+
+
+def is_path(name_or_path: str) -> bool:
+  """Whether a --*_data value names a file rather than a dataset."""
+  return name_or_path.endswith(('.hdf5', '.h5')) or os.sep in name_or_path
+
+
+def resolve_path(name_or_path: str) -> str:
+  """A path as given, or the HDF5 file of a D4RL name under $D4RL_DATASET_DIR."""
+  if is_path(name_or_path):
+    if not os.path.exists(name_or_path):
+      raise DataError(f'Dataset file {name_or_path} does not exist.')
+    return name_or_path
+  path = os.path.join(d4rl_dataset_dir(), d4rl_file_name(name_or_path))
+  if not os.path.exists(path):
+    raise DataError(f'D4RL dataset {name_or_path!r} not found: expected the file {path} '
+                    f'($D4RL_DATASET_DIR={d4rl_dataset_dir()}). Download it where you have '
+                    'internet access, or use a generated dataset (gen:<task>-<kind>).')
+  return path
+
+
+def read_hdf5(path: str, max_rows: int | None = None) -> dict[str, np.ndarray]:
+  """Reads the arrays of a D4RL-format file, checking keys, lengths and values."""
+  try:
+    f = h5py.File(path, 'r')
+  except OSError as e:
+    raise DataError(f'{path} is not a readable HDF5 file: {e}') from None
+  with f:
+    missing = [k for k in REQUIRED_KEYS if k not in f]
+    if missing:
+      raise DataError(f'{path} lacks the key(s) {missing}; a D4RL-format file needs '
+                      f'{list(REQUIRED_KEYS)} (and usually timeouts). Found: {sorted(f.keys())}.')
+    keys = [k for k in ('observations', 'actions', 'rewards', 'terminals', 'timeouts',
+                        'next_observations') if k in f]
+    arrays = {k: f[k][:max_rows] for k in keys}
+  rows = len(arrays['actions'])
+  for key, value in arrays.items():
+    if len(value) != rows:
+      raise DataError(f'{path}: key {key!r} has {len(value)} rows, actions has {rows}.')
+    if value.dtype.kind == 'f' and not np.all(np.isfinite(value)):
+      bad = int(np.flatnonzero(~np.all(np.isfinite(value.reshape(rows, -1)), axis=1))[0])
+      raise DataError(f'{path}: key {key!r} holds NaN or inf (first at row {bad}).')
+  for key in ('observations', 'actions', 'next_observations'):
+    if key in arrays and arrays[key].ndim != 2:
+      raise DataError(f'{path}: key {key!r} should be 2-D [rows, dim], has shape '
+                      f'{arrays[key].shape}.')
+  return arrays
+
+
+def load(name_or_path: str) -> Dataset:
+  """Loads a D4RL-format file by path or D4RL name."""
+  path = resolve_path(name_or_path)
+  arrays = read_hdf5(path)
+  return from_arrays(arrays['observations'], arrays['actions'], arrays['terminals'],
+                     arrays.get('timeouts'), arrays.get('next_observations'), source=path)
+
+
+def read_metadata(path: str) -> dict[str, object]:
+  """The metadata/* attributes and datasets of a file, as plain Python values."""
+  out = {}
+  with h5py.File(path, 'r') as f:
+    if 'metadata' in f:
+      for key, value in f['metadata'].items():
+        value = value[()]
+        out[key] = value.decode() if isinstance(value, bytes) else value
+  return out
+
+
+def write_hdf5(path: str, arrays: dict[str, np.ndarray], metadata: dict | None = None) -> None:
+  """Writes a D4RL-format file atomically: a temporary file renamed into place.
+
+  `arrays` maps D4RL keys (observations, ..., 'infos/qpos') to arrays; metadata values
+  are stored under metadata/ (dicts and lists as JSON strings).
+  """
+  missing = [k for k in REQUIRED_KEYS if k not in arrays]
+  if missing:
+    raise DataError(f'cannot write {path}: missing key(s) {missing}')
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = f'{path}.tmp{os.getpid()}'
+  try:
+    with h5py.File(tmp, 'w') as f:
+      for key, value in arrays.items():
+        f.create_dataset(key, data=value, compression='gzip' if value.size > 1_000_000 else None)
+      for key, value in (metadata or {}).items():
+        if isinstance(value, (dict, list, tuple)):
+          value = json.dumps(value)
+        f.create_dataset(f'metadata/{key}', data=value)
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)

@@ -1,0 +1,124 @@
+"""Downstream imitation of expert data: latent BC on TRAIL's latent actions, and plain BC.
+
+Both learners have `update(batch)` returning scalar metrics and `act(observations)`
+returning deterministic actions; both add the entropy term with a learned
+temperature (target entropy -|A|) to the policy's negative log-likelihood.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numpy as np
+import tensorflow as tf
+
+from rl_repr_trail import policies
+from rl_repr_trail import trail
+
+
+@dataclasses.dataclass
+class LatentBCConfig:
+  learning_rate: float = 1e-4
+  hidden: tuple[int, ...] = (256, 256)
+  finetune_decoder: bool = True
+
+
+@dataclasses.dataclass
+class BCConfig:
+  learning_rate: float = 1e-3
+  hidden: tuple[int, ...] = (256, 256)
+  # The rate drops 10x at these fractions of the run (180k and 190k of 200k steps).
+  decay_at: tuple[float, float] = (0.9, 0.95)
+
+
+def _entropy_terms(temperature: policies.Temperature, distribution) -> tuple[tf.Tensor, tf.Tensor]:
+  sample_log_prob = policies.entropy_sample_log_prob(distribution)
+  return sample_log_prob, tf.stop_gradient(temperature.alpha) * tf.reduce_mean(sample_log_prob)
+
+
+class LatentBC(tf.Module):
+  """Imitates expert latent actions z* = phi(s, a*) with pi_Z and decodes them with pi_alpha.
+
+  phi is frozen, so z* is computed once for the whole expert data (`latents`) and
+  given in each batch under 'latents'. The decoder is fine-tuned unless disabled.
+  """
+
+  def __init__(self, embedding: trail.TrailLearner, obs_dim: int, action_dim: int,
+               config: LatentBCConfig):
+    super().__init__(name='latent_bc')
+    self.config = config
+    self.embedding = embedding
+    self.decoder = embedding.decoder
+    self.latent_policy = policies.GaussianLatentPolicy(obs_dim, embedding.latent_dim,
+                                                       config.hidden)
+    self.temperature = policies.Temperature(action_dim, config.learning_rate)
+    self.optimizer = tf.keras.optimizers.Adam(config.learning_rate)
+    self.optimizer.build(self._variables)
+    self.temperature.optimizer.build([self.temperature.log_alpha])
+
+  @property
+  def _variables(self) -> list[tf.Variable]:
+    variables = list(self.latent_policy.trainable_variables)
+    if self.config.finetune_decoder:
+      variables += self.decoder.trainable_variables
+    return variables
+
+  def latents(self, observations: np.ndarray, actions: np.ndarray,
+              batch_size: int = 4096) -> np.ndarray:
+    """z* = embed(s, a*) for every expert transition, in batches."""
+    out = [self.embedding.embed(observations[i:i + batch_size], actions[i:i + batch_size])
+           for i in range(0, len(observations), batch_size)]
+    return np.concatenate([z.numpy() for z in out]) if out else np.zeros(
+        (0, self.embedding.latent_dim), np.float32)
+
+  def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    obs, actions, latents = batch['observations'], batch['actions'], batch['latents']
+    with tf.GradientTape() as tape:
+      latent_nll = -tf.reduce_mean(self.latent_policy(obs).log_prob(latents))
+      distribution = self.decoder(tf.concat([obs, latents], axis=-1))
+      action_nll = -tf.reduce_mean(self.decoder.log_prob(distribution, actions))
+      sample_log_prob, entropy_term = _entropy_terms(self.temperature, distribution)
+      loss = latent_nll + action_nll + entropy_term
+    variables = self._variables
+    self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    alpha_loss = self.temperature.update(sample_log_prob)
+    return {'loss': loss, 'latent_nll': latent_nll, 'action_nll': action_nll,
+            'entropy': -tf.reduce_mean(sample_log_prob), 'alpha': self.temperature.alpha,
+            'alpha_loss': alpha_loss}
+
+  def act(self, observations: tf.Tensor) -> tf.Tensor:
+    """a = mode of pi_alpha(. | s, z) with z the mean of pi_Z(s)."""
+    latents = self.latent_policy(observations).mean()
+    return self.decoder.mode(tf.concat([observations, latents], axis=-1))
+
+
+class BC(tf.Module):
+  """Behavioral cloning with a tanh-Gaussian policy: the paper's BC baseline."""
+
+  def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
+               config: BCConfig, total_steps: int):
+    super().__init__(name='bc')
+    self.config = config
+    self.policy = policies.TanhGaussianPolicy(obs_dim, action_low, action_high, config.hidden)
+    schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
+        [int(f * total_steps) for f in config.decay_at],
+        [config.learning_rate, config.learning_rate / 10, config.learning_rate / 100])
+    self.optimizer = tf.keras.optimizers.Adam(schedule)
+    self.optimizer.build(self.policy.trainable_variables)
+    self.temperature = policies.Temperature(len(action_low), config.learning_rate)
+    self.temperature.optimizer.build([self.temperature.log_alpha])
+
+  def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    with tf.GradientTape() as tape:
+      distribution = self.policy(batch['observations'])
+      nll = -tf.reduce_mean(self.policy.log_prob(distribution, batch['actions']))
+      sample_log_prob, entropy_term = _entropy_terms(self.temperature, distribution)
+      loss = nll + entropy_term
+    variables = self.policy.trainable_variables
+    self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    alpha_loss = self.temperature.update(sample_log_prob)
+    return {'loss': loss, 'action_nll': nll, 'entropy': -tf.reduce_mean(sample_log_prob),
+            'alpha': self.temperature.alpha, 'alpha_loss': alpha_loss}
+
+  def act(self, observations: tf.Tensor) -> tf.Tensor:
+    return self.policy.mode(observations)
+

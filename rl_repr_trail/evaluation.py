@@ -1,0 +1,61 @@
+"""Deterministic evaluation episodes: raw returns and D4RL normalized scores."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Callable
+
+import numpy as np
+
+from rl_repr_trail import envs
+
+# A policy maps a batch of observations [B, obs_dim] to actions [B, action_dim].
+Policy = Callable[[np.ndarray], np.ndarray]
+
+
+def run_episodes(policy: Policy, task: envs.Task, num_episodes: int, seed: int,
+                 zero_contact_forces: bool = False) -> np.ndarray:
+  """Returns the undiscounted return of each of `num_episodes` episodes.
+
+  With `zero_contact_forces` the policy sees the task's contact-force
+  dimensions as zeros, as in D4RL's ant files (TRAIL.md section 7).
+  """
+  env = envs.make_env(task)
+  returns = np.zeros(num_episodes)
+  for episode in range(num_episodes):
+    obs, _ = env.reset(seed=seed + episode)
+    done = False
+    while not done:
+      obs = obs.astype(np.float32)
+      if zero_contact_forces:
+        obs[task.contact_dims[0]:task.contact_dims[1]] = 0.0
+      obs, reward, terminated, truncated, _ = env.step(policy(obs[None])[0])
+      returns[episode] += reward
+      done = terminated or truncated
+  env.close()
+  return returns
+
+
+def summarize(task: envs.Task, returns: np.ndarray) -> dict[str, float]:
+  """Mean and std of returns and of normalized scores."""
+  scores = envs.normalized_score(task, returns)
+  return {'return_mean': float(np.mean(returns)), 'return_std': float(np.std(returns)),
+          'normalized_score_mean': float(np.mean(scores)),
+          'normalized_score_std': float(np.std(scores))}
+
+
+def read_evals(path: str, upto: int | None = None) -> list[dict]:
+  """Evaluation records of a jsonl file by step, up to step `upto`.
+
+  A resumed run may evaluate a step twice; the last record of a step wins.
+  """
+  if not os.path.exists(path):
+    return []
+  by_step = {}
+  with open(path) as f:
+    for line in f:
+      if line.strip():
+        entry = json.loads(line)
+        by_step[entry['step']] = entry
+  return [by_step[s] for s in sorted(by_step) if upto is None or s <= upto]

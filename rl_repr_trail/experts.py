@@ -1,0 +1,95 @@
+"""Deterministic MLP policies stored as small .npz files, and the bundled experts.
+
+A policy file holds the dense layers of a tanh-squashed Gaussian actor
+(`kernel_i`, `bias_i`; ReLU between layers, the last layer gives means and
+scales side by side) and the action bounds. Acting takes the squashed mean.
+Inference is batched numpy: it serves evaluation during expert training and
+vectorised data collection without building a TensorFlow graph.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from rl_repr_trail import envs
+
+POLICY_DIR = os.path.join(os.path.dirname(__file__), 'policies')
+LEVELS = ('expert', 'medium')
+
+
+class MlpPolicy:
+  """Deterministic policy: a = low + (tanh(mean(s)) + 1) / 2 * (high - low)."""
+
+  def __init__(self, kernels: list[np.ndarray], biases: list[np.ndarray],
+               action_low: np.ndarray, action_high: np.ndarray,
+               metadata: dict | None = None):
+    self.kernels = [np.asarray(k, np.float32) for k in kernels]
+    self.biases = [np.asarray(b, np.float32) for b in biases]
+    self.action_low = np.asarray(action_low, np.float32)
+    self.action_high = np.asarray(action_high, np.float32)
+    self.metadata = dict(metadata or {})
+
+  @property
+  def action_dim(self) -> int:
+    return self.action_low.shape[0]
+
+  @property
+  def obs_dim(self) -> int:
+    return self.kernels[0].shape[0]
+
+  def __call__(self, observations: np.ndarray) -> np.ndarray:
+    """Actions for a batch [B, obs_dim] (or a single observation)."""
+    h = np.asarray(observations, np.float32)
+    for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
+      h = h @ kernel + bias
+      if i < len(self.kernels) - 1:
+        np.maximum(h, 0.0, out=h)
+    squashed = np.tanh(h[..., :self.action_dim])
+    return self.action_low + (squashed + 1.0) * 0.5 * (self.action_high - self.action_low)
+
+  def save(self, path: str) -> None:
+    """Writes the policy atomically (a temporary file renamed into place)."""
+    arrays = {f'kernel_{i}': k for i, k in enumerate(self.kernels)}
+    arrays.update({f'bias_{i}': b for i, b in enumerate(self.biases)})
+    tmp = path + '.tmp.npz'
+    np.savez(tmp, action_low=self.action_low, action_high=self.action_high,
+             metadata=np.array(json.dumps(self.metadata)), **arrays)
+    os.replace(tmp, path)
+
+  @classmethod
+  def load(cls, path: str) -> 'MlpPolicy':
+    if not os.path.exists(path):
+      raise FileNotFoundError(f'Policy file {path} does not exist.')
+    with np.load(path) as data:
+      n = sum(1 for key in data.files if key.startswith('kernel_'))
+      if n == 0 or 'action_low' not in data.files:
+        raise ValueError(f'{path} is not a policy file: expected keys kernel_0.., '
+                         f'bias_0.., action_low, action_high; found {data.files}.')
+      return cls([data[f'kernel_{i}'] for i in range(n)],
+                 [data[f'bias_{i}'] for i in range(n)],
+                 data['action_low'], data['action_high'],
+                 json.loads(str(data['metadata'])) if 'metadata' in data.files else {})
+
+
+def bundled_policy_path(task_name: str, level: str) -> str:
+  return os.path.join(POLICY_DIR, f'{task_name}_{level}.npz')
+
+
+def available_policies() -> list[tuple[str, str]]:
+  """(task, level) pairs whose policy ships with the package."""
+  return [(t, lvl) for t in envs.TASKS for lvl in LEVELS
+          if os.path.exists(bundled_policy_path(t, lvl))]
+
+
+def load_bundled(task_name: str, level: str) -> MlpPolicy:
+  """Loads a bundled policy, or says which ones exist."""
+  path = bundled_policy_path(task_name, level)
+  if not os.path.exists(path):
+    raise FileNotFoundError(
+        f'No bundled {level} policy for {task_name!r} ({path}). '
+        f'Bundled: {available_policies() or "none"}. Train one with '
+        f'`python -m rl_repr_trail.collect train_expert --env={task_name}`.')
+  return MlpPolicy.load(path)

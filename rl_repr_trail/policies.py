@@ -1,0 +1,96 @@
+"""Policies: the tanh-squashed Gaussian over actions and the Gaussian over latents."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from rl_repr_trail import networks
+
+tfd = tfp.distributions
+tfb = tfp.bijectors
+
+LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
+# Actions are pulled this far (relative to the half range) inside the bounds before
+# their log-prob is taken, so that data at the bounds has a finite likelihood.
+BOUND_EPS = 1e-6
+
+
+class TanhGaussianPolicy(tf.keras.Model):
+  """pi(a | x): a diagonal Gaussian squashed by tanh and scaled to [low, high]."""
+
+  def __init__(self, input_dim: int, action_low: np.ndarray, action_high: np.ndarray,
+               hidden: Sequence[int] = (256, 256), name: str = 'tanh_gaussian_policy'):
+    super().__init__(name=name)
+    low = np.asarray(action_low, np.float32)
+    high = np.asarray(action_high, np.float32)
+    self.action_dim = low.shape[0]
+    self._center = tf.constant((high + low) / 2.0)
+    self._half_range = tf.constant((high - low) / 2.0)
+    self.trunk = networks.mlp(input_dim, hidden, 2 * self.action_dim, name=f'{name}_mlp')
+
+  def call(self, inputs: tf.Tensor) -> tfd.Distribution:
+    mean, log_std = tf.split(self.trunk(inputs), 2, axis=-1)
+    log_std = tf.clip_by_value(log_std, LOG_STD_MIN, LOG_STD_MAX)
+    base = tfd.MultivariateNormalDiag(mean, tf.exp(log_std))
+    squash = tfb.Chain([tfb.Shift(self._center), tfb.Scale(self._half_range), tfb.Tanh()])
+    return tfd.TransformedDistribution(base, squash)
+
+  def log_prob(self, distribution: tfd.Distribution, actions: tf.Tensor) -> tf.Tensor:
+    """Log-likelihood of data actions, finite at the action bounds."""
+    margin = self._half_range * BOUND_EPS
+    inside = tf.clip_by_value(actions, self._center - self._half_range + margin,
+                              self._center + self._half_range - margin)
+    return distribution.log_prob(inside)
+
+  def mode(self, inputs: tf.Tensor) -> tf.Tensor:
+    """The squashed mean: the deterministic action used when acting."""
+    distribution = self(inputs)
+    return distribution.bijector.forward(distribution.distribution.mean())
+
+
+class GaussianLatentPolicy(tf.keras.Model):
+  """pi_Z(z | s): a diagonal Gaussian whose mean and log-variance come from an MLP."""
+
+  LOG_VAR_MIN, LOG_VAR_MAX = -20.0, 4.0
+
+  def __init__(self, obs_dim: int, latent_dim: int, hidden: Sequence[int] = (256, 256),
+               name: str = 'latent_policy'):
+    super().__init__(name=name)
+    self.trunk = networks.mlp(obs_dim, hidden, 2 * latent_dim, name=f'{name}_mlp')
+
+  def call(self, observations: tf.Tensor) -> tfd.Distribution:
+    mean, log_var = tf.split(self.trunk(observations), 2, axis=-1)
+    log_var = tf.clip_by_value(log_var, self.LOG_VAR_MIN, self.LOG_VAR_MAX)
+    return tfd.MultivariateNormalDiag(mean, tf.exp(0.5 * log_var))
+
+
+class Temperature(tf.Module):
+  """Learned entropy temperature alpha = exp(log_alpha), target entropy -|A|."""
+
+  def __init__(self, action_dim: int, learning_rate: float):
+    super().__init__(name='temperature')
+    self.log_alpha = tf.Variable(0.0, name='log_alpha')
+    self.target_entropy = -float(action_dim)
+    self.optimizer = tf.keras.optimizers.Adam(learning_rate)
+
+  @property
+  def alpha(self) -> tf.Tensor:
+    return tf.exp(self.log_alpha)
+
+  def update(self, sample_log_prob: tf.Tensor) -> tf.Tensor:
+    """One step on -log_alpha * (log pi + target); returns that loss."""
+    target = tf.stop_gradient(sample_log_prob + self.target_entropy)
+    with tf.GradientTape() as tape:
+      loss = -self.log_alpha * tf.reduce_mean(target)
+    self.optimizer.apply_gradients(zip(tape.gradient(loss, [self.log_alpha]), [self.log_alpha]))
+    return loss
+
+
+def entropy_sample_log_prob(distribution: tfd.Distribution) -> tf.Tensor:
+  """log pi(a~) of a reparametrized sample a~ ~ pi: the entropy term's estimate."""
+  _, log_prob = distribution.experimental_sample_and_log_prob()
+  return log_prob

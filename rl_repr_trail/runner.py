@@ -1,0 +1,303 @@
+"""One experiment: pretrain an embedding on offline data, imitate expert data, evaluate.
+
+A run directory holds config.json, pretrain/ and downstream/ checkpoints, tb/
+(TensorBoard), evals.jsonl and, at the end, results.json. Rerunning with the same
+directory reuses a finished pretraining and resumes an interrupted phase from its
+last checkpoint (weights, optimizer state, random state and step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from rl_repr_trail import data
+from rl_repr_trail import downstream
+from rl_repr_trail import envs
+from rl_repr_trail import errors
+from rl_repr_trail import evaluation
+from rl_repr_trail import progress
+from rl_repr_trail import trail
+from rl_repr_trail import training
+
+EMBED_LEARNERS = ('trail_ebm', 'trail_linear', 'none')
+DOWNSTREAM = ('latent_bc', 'bc')
+METHOD_NAMES = {('trail_ebm', 'latent_bc'): 'TRAIL EBM', ('trail_linear', 'latent_bc'): 'TRAIL linear',
+                ('none', 'bc'): 'BC'}
+# Fields that define what a run directory holds; a rerun must agree on them.
+_IDENTITY = ('task', 'embed_learner', 'downstream', 'offline_data', 'expert_data', 'expert_size',
+             'embed_dim', 'fourier_dim', 'hidden', 'batch_size', 'seed', 'finetune_decoder')
+
+
+class ConfigError(errors.InputError):
+  """A setting that cannot work, with the flag it came from."""
+
+
+@dataclasses.dataclass
+class RunConfig:
+  """Every setting of a run; defaults follow the paper (TRAIL.md sections 2 to 6)."""
+
+  offline_data: str | None = None
+  expert_data: str | None = None
+  task: str | None = None
+  embed_learner: str = 'trail_ebm'
+  downstream: str = 'latent_bc'
+  expert_size: int = 10_000
+  embed_dim: int = 256
+  fourier_dim: int = 256
+  hidden: tuple[int, ...] = (256, 256)
+  pretrain_steps: int = 200_000
+  downstream_steps: int = 1_000_000
+  batch_size: int = 256
+  embed_learning_rate: float = 3e-4
+  downstream_learning_rate: float | None = None  # None: 1e-4 for latent BC, 1e-3 for BC.
+  finetune_decoder: bool = True
+  eval_interval: int = 10_000
+  eval_episodes: int = 10
+  log_interval: int = 1_000
+  checkpoint_interval: int = 10_000
+  seed: int = 0
+  save_dir: str | None = None
+
+  @property
+  def method(self) -> str:
+    return METHOD_NAMES[(self.embed_learner, self.downstream)]
+
+  def identity(self) -> dict:
+    return {k: v for k, v in dataclasses.asdict(self).items() if k in _IDENTITY}
+
+
+@dataclasses.dataclass
+class _Inputs:
+  task: envs.Task
+  offline: data.Dataset | None
+  expert: data.Dataset
+  zero_contact_forces: bool
+
+
+def validate(config: RunConfig) -> None:
+  """Checks the settings on their own, before any data is read or file written."""
+  if config.embed_learner not in EMBED_LEARNERS:
+    raise ConfigError(f'--embed_learner={config.embed_learner}: expected one of {EMBED_LEARNERS}.')
+  if config.downstream not in DOWNSTREAM:
+    raise ConfigError(f'--downstream={config.downstream}: expected one of {DOWNSTREAM}.')
+  if (config.embed_learner, config.downstream) not in METHOD_NAMES:
+    raise ConfigError(
+        f'--embed_learner={config.embed_learner} with --downstream={config.downstream} is not a '
+        'method: latent_bc needs a TRAIL embedding, bc runs with --embed_learner=none.')
+  positive = ['expert_size', 'embed_dim', 'downstream_steps', 'batch_size', 'eval_interval',
+              'eval_episodes', 'log_interval', 'checkpoint_interval']
+  if config.embed_learner != 'none':
+    positive.append('pretrain_steps')
+  if config.embed_learner == 'trail_linear':
+    positive.append('fourier_dim')
+  for name in positive:
+    if getattr(config, name) <= 0:
+      raise ConfigError(f'--{name} must be positive, got {getattr(config, name)}.')
+  if config.expert_data is None:
+    raise ConfigError('--expert_data is required: a D4RL name, a generated name or an HDF5 path.')
+  if config.embed_learner != 'none' and config.offline_data is None:
+    raise ConfigError(f'--offline_data is required with --embed_learner={config.embed_learner}.')
+
+
+def _resolve_task(config: RunConfig) -> envs.Task:
+  if config.task:
+    return envs.get_task(config.task)
+  for name in (config.expert_data, config.offline_data):
+    if name and not data.is_path(name):
+      return envs.task_for_dataset(name)
+  task = data.read_metadata(data.resolve_path(config.expert_data)).get('task')
+  if task is None:
+    raise ConfigError(f'Cannot tell the task of {config.expert_data} (no metadata/task in the '
+                      f'file): pass --env, one of {sorted(envs.TASKS)}.')
+  return envs.get_task(str(task))
+
+
+def _check_dims(dataset: data.Dataset, task: envs.Task, flag: str) -> None:
+  if (dataset.obs_dim, dataset.action_dim) != (task.obs_dim, task.action_dim):
+    raise data.DataError(
+        f'--{flag} {dataset.source}: observations have {dataset.obs_dim} dims and actions '
+        f'{dataset.action_dim}; the {task.name} environment ({task.env_id}) has '
+        f'{task.obs_dim} and {task.action_dim}.')
+
+
+def load_inputs(config: RunConfig) -> _Inputs:
+  """Reads and checks the data against the task's environment."""
+  task = _resolve_task(config)
+  offline = None
+  if config.embed_learner != 'none':
+    offline = data.load(config.offline_data)
+    _check_dims(offline, task, 'offline_data')
+  expert = data.load(config.expert_data)
+  _check_dims(expert, task, 'expert_data')
+  expert = expert.first_transitions(config.expert_size)
+  zero = expert.contact_dims_all_zero(task.contact_dims) and (
+      offline is None or offline.contact_dims_all_zero(task.contact_dims))
+  return _Inputs(task, offline, expert, zero)
+
+
+def default_save_dir(config: RunConfig, task: envs.Task) -> str:
+  method = config.method.lower().replace(' ', '_')
+  return os.path.join('runs', task.name, method, f'seed{config.seed}')
+
+
+def _check_run_dir(save_dir: str, config: RunConfig) -> None:
+  """Refuses a directory that holds a run with other settings."""
+  path = os.path.join(save_dir, 'config.json')
+  if os.path.exists(path):
+    with open(path) as f:
+      saved = json.load(f)
+    theirs = {k: saved.get(k) for k in _IDENTITY}
+    ours = json.loads(json.dumps(config.identity()))
+    diff = {k: (theirs[k], ours[k]) for k in _IDENTITY if theirs[k] != ours[k]}
+    if diff:
+      raise ConfigError(f'{save_dir} holds a run with other settings ({diff}, as '
+                        '(saved, asked)); pass another --save_dir.')
+
+
+def _write_json(path: str, value) -> None:
+  tmp = path + '.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(value, f, indent=1)
+  os.replace(tmp, path)
+
+
+class _Phase:
+  """A checkpointed training phase: step counter, summaries, progress and resume."""
+
+  def __init__(self, name: str, save_dir: str, total: int, config: RunConfig,
+               writer, **trackables):
+    self.name = name
+    self.total = total
+    self.config = config
+    self.writer = writer
+    self.step = tf.Variable(0, dtype=tf.int64, name='step')
+    self.checkpoint = tf.train.Checkpoint(step=self.step, **trackables)
+    self.manager = tf.train.CheckpointManager(
+        self.checkpoint, os.path.join(save_dir, name), max_to_keep=1)
+    if self.manager.latest_checkpoint:
+      self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+
+  @property
+  def current(self) -> int:
+    return int(self.step.numpy())
+
+  def run(self, run_steps, on_eval=None) -> None:
+    """Trains from the restored step to `total`, evaluating every eval_interval steps."""
+    config, start = self.config, self.current
+    if start >= self.total:
+      print(f'[{self.name}] finished earlier at step {start}: reusing it.', flush=True)
+      return
+    if start:
+      print(f'[{self.name}] resuming from step {start}.', flush=True)
+    tracker = progress.Progress(self.name, self.total, start)
+    intervals = [config.log_interval, config.checkpoint_interval]
+    if on_eval:
+      intervals.append(config.eval_interval)
+    step, last_time, last_step = start, time.time(), start
+    while step < self.total:
+      n = min([self.total] + [(step // k + 1) * k for k in intervals]) - step
+      metrics = run_steps(tf.constant(n, tf.int32))
+      step += n
+      self.step.assign(step)
+      done = step == self.total
+      if step % config.log_interval == 0 or done:
+        now = time.time()
+        rate = (step - last_step) / max(now - last_time, 1e-9)
+        last_time, last_step = now, step
+        with self.writer.as_default(step=step):
+          for key, value in metrics.items():
+            tf.summary.scalar(f'{self.name}/{key}', value)
+          tf.summary.scalar(f'{self.name}/steps_per_sec', rate)
+        tracker.update(step, f'loss {float(metrics["loss"]):.3f}', force=done)
+      if on_eval and (step % config.eval_interval == 0 or done):
+        on_eval(step)
+      if step % config.checkpoint_interval == 0 or done:
+        self.manager.save(checkpoint_number=step)
+    self.writer.flush()
+
+
+def run(config: RunConfig) -> dict:
+  """Runs (or resumes) one experiment and returns its results (also in results.json)."""
+  validate(config)
+  inputs = load_inputs(config)
+  task = inputs.task
+  save_dir = config.save_dir or default_save_dir(config, task)
+  _check_run_dir(save_dir, config)
+  print(f'{config.method} on {task.name} ({task.env_id}); run directory {save_dir}', flush=True)
+  if inputs.offline is not None:
+    print(f'  offline data: {inputs.offline.source} ({inputs.offline.num_transitions} transitions)')
+  print(f'  expert data: {inputs.expert.source} ({inputs.expert.num_transitions} transitions)')
+  if inputs.zero_contact_forces:
+    print(f'  the data has zero contact forces: the policy sees dims {task.contact_dims} as zeros')
+  os.makedirs(save_dir, exist_ok=True)
+  _write_json(os.path.join(save_dir, 'config.json'), dataclasses.asdict(config))
+  t0 = time.time()
+  tf.random.set_seed(config.seed)
+  writer = tf.summary.create_file_writer(os.path.join(save_dir, 'tb'))
+  env = envs.make_env(task)
+  low, high = env.action_space.low, env.action_space.high
+  env.close()
+
+  if config.embed_learner == 'none':
+    learner = downstream.BC(task.obs_dim, low, high, downstream.BCConfig(
+        learning_rate=config.downstream_learning_rate or 1e-3, hidden=config.hidden),
+        config.downstream_steps)
+    sampler = training.Sampler(inputs.expert, config.seed + 1)
+  else:
+    embedding = trail.TrailLearner(task.obs_dim, low, high, trail.TrailConfig(
+        embed_dim=config.embed_dim, hidden=config.hidden, learning_rate=config.embed_learning_rate,
+        fourier_dim=config.fourier_dim if config.embed_learner == 'trail_linear' else 0),
+        seed=config.seed)
+    offline_sampler = training.Sampler(inputs.offline, config.seed)
+    pretrain = _Phase('pretrain', save_dir, config.pretrain_steps, config, writer,
+                      learner=embedding, sampler=offline_sampler)
+    pretrain.run(training.compile_steps(embedding.update, offline_sampler, config.batch_size))
+    learner = downstream.LatentBC(embedding, task.obs_dim, task.action_dim, downstream.LatentBCConfig(
+        learning_rate=config.downstream_learning_rate or 1e-4, hidden=config.hidden,
+        finetune_decoder=config.finetune_decoder))
+    rows = inputs.expert.transition_rows()
+    latents = learner.latents(inputs.expert.observations[rows], inputs.expert.actions[rows])
+    sampler = training.Sampler(inputs.expert, config.seed + 1, {'latents': latents})
+
+  phase = _Phase('downstream', save_dir, config.downstream_steps, config, writer,
+                 learner=learner, sampler=sampler)
+  evals_path = os.path.join(save_dir, 'evals.jsonl')
+  act = tf.function(learner.act, input_signature=[tf.TensorSpec([None, task.obs_dim], tf.float32)])
+
+  def on_eval(step: int) -> None:
+    returns = evaluation.run_episodes(lambda obs: act(obs).numpy(), task, config.eval_episodes,
+                                      seed=config.seed * 1000 + step,
+                                      zero_contact_forces=inputs.zero_contact_forces)
+    stats = evaluation.summarize(task, returns)
+    with open(evals_path, 'a') as f:
+      f.write(json.dumps({'step': step, **stats}) + '\n')
+    with writer.as_default(step=step):
+      tf.summary.scalar('eval/return', stats['return_mean'])
+      tf.summary.scalar('eval/normalized_score', stats['normalized_score_mean'])
+    print(f'[eval] step {step}: return {stats["return_mean"]:.1f} '
+          f'normalized score {stats["normalized_score_mean"]:.1f}', flush=True)
+
+  phase.run(training.compile_steps(learner.update, sampler, config.batch_size), on_eval)
+  evals = evaluation.read_evals(evals_path, upto=config.downstream_steps)
+  if not evals:  # A finished run asked for fewer steps than it had: evaluate it now.
+    on_eval(phase.current)
+    evals = evaluation.read_evals(evals_path)
+  best = max(evals, key=lambda e: e['normalized_score_mean'])
+  results = {
+      'method': config.method, 'task': task.name, 'env_id': task.env_id,
+      'offline_data': config.offline_data, 'expert_data': config.expert_data,
+      'expert_size': config.expert_size, 'seed': config.seed,
+      'final': evals[-1], 'best': best,
+      'pretrain_steps': config.pretrain_steps if config.embed_learner != 'none' else 0,
+      'downstream_steps': phase.current, 'wall_time_s': time.time() - t0, 'evals': evals}
+  _write_json(os.path.join(save_dir, 'results.json'), results)
+  print(f'{config.method} | {task.name} | final normalized score {evals[-1]["normalized_score_mean"]:.1f} '
+        f'(return {evals[-1]["return_mean"]:.1f}) | best {best["normalized_score_mean"]:.1f} '
+        f'at step {best["step"]} | {results["wall_time_s"]:.0f} s', flush=True)
+  return results

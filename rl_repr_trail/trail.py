@@ -1,0 +1,133 @@
+"""TRAIL embedding learners: the energy-based model and its random-feature linear form.
+
+phi(s, a) and psi(s') are trained with a contrastive loss whose energies are
+E_ij = -||phi_i - psi_j||^2 (the other rows of the batch are the negatives),
+while the action decoder pi_alpha(a | s, z) learns to invert the latent action z.
+TRAIL EBM uses z = phi(s, a); TRAIL linear uses random Fourier features of the
+normalized phi, z = cos(((phi - mu) / sigma) Omega^T / sqrt(d) + b).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from rl_repr_trail import networks
+from rl_repr_trail import policies
+
+
+@dataclasses.dataclass
+class TrailConfig:
+  """Defaults from the paper's reference protocol (TRAIL.md sections 2 and 3)."""
+
+  embed_dim: int = 256            # d, the width of phi and psi.
+  fourier_dim: int = 0            # D; 0 selects TRAIL EBM, > 0 TRAIL linear.
+  hidden: tuple[int, ...] = (256, 256)
+  learning_rate: float = 3e-4
+  shuffle_prob: float = 0.1       # Chance that a row of phi (or of psi) is replaced.
+  moment_rate: float = 5e-4       # EMA rate of phi's running mean and variance.
+
+
+def energies(phi: tf.Tensor, psi: tf.Tensor) -> tf.Tensor:
+  """E_ij = -||phi_i - psi_j||^2, computed by inner products (no [B, B, d] tensor)."""
+  phi_sq = tf.reduce_sum(tf.square(phi), axis=1, keepdims=True)
+  psi_sq = tf.reduce_sum(tf.square(psi), axis=1, keepdims=True)
+  return 2.0 * tf.matmul(phi, psi, transpose_b=True) - phi_sq - tf.transpose(psi_sq)
+
+
+def contrastive_loss(energy: tf.Tensor) -> tf.Tensor:
+  """Per-row loss -E_ii + logsumexp_j E_ij: row i's positive is column i."""
+  return tf.reduce_logsumexp(energy, axis=1) - tf.linalg.diag_part(energy)
+
+
+def random_fourier_features(phi_normalized: tf.Tensor, omega: tf.Tensor,
+                            bias: tf.Tensor) -> tf.Tensor:
+  """cos(x Omega^T / sqrt(d) + b): random features of a Gaussian kernel on x."""
+  d = tf.cast(tf.shape(omega)[1], phi_normalized.dtype)
+  return tf.cos(tf.matmul(phi_normalized, omega, transpose_b=True) / tf.sqrt(d) + bias)
+
+
+class TrailLearner(tf.Module):
+  """Pretrains phi, psi and the action decoder on offline transitions.
+
+  `update(batch)` takes observations, actions and next_observations [B, ...] and
+  returns a dict of scalar metrics; `embed(s, a)` gives the latent action z.
+  """
+
+  def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
+               config: TrailConfig, seed: int = 0):
+    super().__init__(name='trail')
+    self.config = config
+    action_dim = len(action_low)
+    self.phi = networks.mlp(obs_dim + action_dim, config.hidden, config.embed_dim, 'phi')
+    self.psi = networks.mlp(obs_dim, config.hidden, config.embed_dim, 'psi')
+    self.latent_dim = config.fourier_dim or config.embed_dim
+    self.decoder = policies.TanhGaussianPolicy(obs_dim + self.latent_dim, action_low,
+                                               action_high, config.hidden, name='decoder')
+    self.temperature = policies.Temperature(action_dim, config.learning_rate)
+    self.optimizer = tf.keras.optimizers.Adam(config.learning_rate)
+    self.optimizer.build(self.trainable_networks_variables)
+    self.temperature.optimizer.build([self.temperature.log_alpha])
+    self.generator = tf.random.Generator.from_seed(seed)
+    if config.fourier_dim:
+      rng = np.random.default_rng(seed)
+      self.omega = tf.Variable(rng.standard_normal((config.fourier_dim, config.embed_dim)),
+                               dtype=tf.float32, trainable=False, name='omega')
+      self.fourier_bias = tf.Variable(rng.uniform(0, 2 * math.pi, config.fourier_dim),
+                                      dtype=tf.float32, trainable=False, name='fourier_bias')
+      self.phi_mean = tf.Variable(tf.zeros([config.embed_dim]), trainable=False, name='phi_mean')
+      self.phi_var = tf.Variable(tf.ones([config.embed_dim]), trainable=False, name='phi_var')
+
+  @property
+  def trainable_networks_variables(self) -> list[tf.Variable]:
+    return (self.phi.trainable_variables + self.psi.trainable_variables
+            + self.decoder.trainable_variables)
+
+  def features(self, phi: tf.Tensor) -> tf.Tensor:
+    """The latent action from phi's output (identity for EBM, Fourier features for linear)."""
+    if not self.config.fourier_dim:
+      return phi
+    normalized = (phi - self.phi_mean) / tf.sqrt(self.phi_var + 1e-8)
+    return random_fourier_features(normalized, self.omega, self.fourier_bias)
+
+  def embed(self, observations: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
+    return self.features(self.phi(tf.concat([observations, actions], axis=-1)))
+
+  def _shuffled_rows(self, batch_size: tf.Tensor) -> tf.Tensor:
+    """Row indices where each row is, with probability shuffle_prob, another random row."""
+    keep = self.generator.uniform([batch_size]) >= self.config.shuffle_prob
+    other = self.generator.uniform([batch_size], 0, batch_size, dtype=tf.int32)
+    return tf.where(keep, tf.range(batch_size), other)
+
+  def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    obs, actions = batch['observations'], batch['actions']
+    batch_size = tf.shape(obs)[0]
+    phi_rows = self._shuffled_rows(batch_size)
+    psi_rows = self._shuffled_rows(batch_size)
+    with tf.GradientTape() as tape:
+      phi = self.phi(tf.concat([obs, actions], axis=-1))
+      psi = self.psi(batch['next_observations'])
+      energy = energies(tf.gather(phi, phi_rows), tf.gather(psi, psi_rows))
+      contrastive = tf.reduce_mean(contrastive_loss(energy))
+      distribution = self.decoder(tf.concat([obs, self.features(phi)], axis=-1))
+      decoder_nll = -tf.reduce_mean(self.decoder.log_prob(distribution, actions))
+      sample_log_prob = policies.entropy_sample_log_prob(distribution)
+      entropy_term = tf.stop_gradient(self.temperature.alpha) * tf.reduce_mean(sample_log_prob)
+      loss = contrastive + decoder_nll + entropy_term
+    variables = self.trainable_networks_variables
+    self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    alpha_loss = self.temperature.update(sample_log_prob)
+    if self.config.fourier_dim:
+      mean, var = tf.nn.moments(tf.stop_gradient(phi), axes=[0])
+      rate = self.config.moment_rate
+      self.phi_mean.assign_add(rate * (mean - self.phi_mean))
+      self.phi_var.assign_add(rate * (var - self.phi_var))
+    accuracy = tf.reduce_mean(tf.cast(
+        tf.equal(tf.argmax(energy, axis=1, output_type=tf.int32), tf.range(batch_size)),
+        tf.float32))
+    return {'loss': loss, 'contrastive_loss': contrastive, 'contrastive_accuracy': accuracy,
+            'decoder_nll': decoder_nll, 'entropy': -tf.reduce_mean(sample_log_prob),
+            'alpha': self.temperature.alpha, 'alpha_loss': alpha_loss}

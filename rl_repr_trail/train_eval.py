@@ -1,0 +1,81 @@
+r"""Pretrain TRAIL on offline data, imitate expert data, evaluate in the environment.
+
+  python -m rl_repr_trail.train_eval --offline_data=ant-medium-v2 \
+      --expert_data=ant-expert-v2 --embed_learner=trail_ebm --downstream=latent_bc
+
+Datasets are D4RL names (read from $D4RL_DATASET_DIR) or paths to D4RL-format
+HDF5 files. Results go to --save_dir: TensorBoard logs, checkpoints (a rerun
+resumes) and results.json.
+"""
+
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')  # Hides CUDA probing noise on CPU.
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+
+from rl_repr_trail import envs
+from rl_repr_trail import errors
+from rl_repr_trail import runner
+
+_DEFAULTS = runner.RunConfig()
+FLAGS = flags.FLAGS
+flags.DEFINE_string('offline_data', None, 'Offline data D_off: D4RL name or HDF5 path.')
+flags.DEFINE_string('expert_data', None, 'Expert data D*: D4RL name or HDF5 path.')
+flags.DEFINE_string('env', None, f'Task, one of {sorted(envs.TASKS)}; default: from the data.')
+flags.DEFINE_enum('embed_learner', _DEFAULTS.embed_learner, runner.EMBED_LEARNERS,
+                  'Embedding learner (none for the BC baseline).')
+flags.DEFINE_enum('downstream', _DEFAULTS.downstream, runner.DOWNSTREAM, 'Downstream algorithm.')
+flags.DEFINE_integer('expert_size', _DEFAULTS.expert_size, 'N: the first N expert transitions.')
+flags.DEFINE_integer('embed_dim', _DEFAULTS.embed_dim, 'd: width of phi and psi.')
+flags.DEFINE_integer('fourier_dim', _DEFAULTS.fourier_dim, 'D: random features (trail_linear).')
+flags.DEFINE_list('hidden', [str(h) for h in _DEFAULTS.hidden], 'Hidden layer sizes of every MLP.')
+flags.DEFINE_integer('pretrain_steps', _DEFAULTS.pretrain_steps, 'Embedding learner steps.')
+flags.DEFINE_integer('downstream_steps', _DEFAULTS.downstream_steps, 'Downstream steps.')
+flags.DEFINE_integer('batch_size', _DEFAULTS.batch_size, 'Batch size of both phases.')
+flags.DEFINE_float('embed_learning_rate', _DEFAULTS.embed_learning_rate, 'Pretraining Adam rate.')
+flags.DEFINE_float('downstream_learning_rate', None,
+                   'Downstream Adam rate (default 1e-4 for latent_bc, 1e-3 for bc).')
+flags.DEFINE_bool('finetune_decoder', _DEFAULTS.finetune_decoder,
+                  'Fine-tune the action decoder on the expert data.')
+flags.DEFINE_integer('eval_interval', _DEFAULTS.eval_interval, 'Steps between evaluations.')
+flags.DEFINE_integer('eval_episodes', _DEFAULTS.eval_episodes, 'Episodes per evaluation.')
+flags.DEFINE_integer('log_interval', _DEFAULTS.log_interval, 'Steps between summaries.')
+flags.DEFINE_integer('checkpoint_interval', _DEFAULTS.checkpoint_interval,
+                     'Steps between checkpoints.')
+flags.DEFINE_integer('seed', _DEFAULTS.seed, 'Random seed.')
+flags.DEFINE_string('save_dir', None, 'Run directory (default runs/TASK/METHOD/seedN).')
+
+
+def config_from_flags() -> runner.RunConfig:
+  try:
+    hidden = tuple(int(h) for h in FLAGS.hidden)
+  except ValueError:
+    raise runner.ConfigError(f'--hidden={",".join(FLAGS.hidden)}: expected integers.') from None
+  return runner.RunConfig(
+      offline_data=FLAGS.offline_data, expert_data=FLAGS.expert_data, task=FLAGS.env,
+      embed_learner=FLAGS.embed_learner, downstream=FLAGS.downstream,
+      expert_size=FLAGS.expert_size, embed_dim=FLAGS.embed_dim, fourier_dim=FLAGS.fourier_dim,
+      hidden=hidden, pretrain_steps=FLAGS.pretrain_steps,
+      downstream_steps=FLAGS.downstream_steps, batch_size=FLAGS.batch_size,
+      embed_learning_rate=FLAGS.embed_learning_rate,
+      downstream_learning_rate=FLAGS.downstream_learning_rate,
+      finetune_decoder=FLAGS.finetune_decoder, eval_interval=FLAGS.eval_interval,
+      eval_episodes=FLAGS.eval_episodes, log_interval=FLAGS.log_interval,
+      checkpoint_interval=FLAGS.checkpoint_interval, seed=FLAGS.seed, save_dir=FLAGS.save_dir)
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  try:
+    runner.run(config_from_flags())
+  except (errors.InputError, FileNotFoundError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == '__main__':
+  app.run(main)

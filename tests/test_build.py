@@ -1,0 +1,35 @@
+"""BUILD stays in sync with the files: every module and test has exactly one target."""
+
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _build_sources():
+  text = (ROOT / 'BUILD').read_text()
+  blocks = re.findall(r'srcs = \[(.*?)\]', text, re.S)
+  return [src for block in blocks for src in re.findall(r'"([\w/]+\.py)"', block)], text
+
+
+def test_every_python_file_has_one_target():
+  sources, _ = _build_sources()
+  files = sorted(str(p.relative_to(ROOT)) for d in ('rl_repr_trail', 'tests')
+                 for p in (ROOT / d).rglob('*.py'))
+  assert sorted(sources) == files
+
+
+def test_every_test_file_is_a_py_test_and_binaries_have_mains():
+  _, text = _build_sources()
+  for path in (ROOT / 'tests').glob('test_*.py'):
+    assert re.search(rf'py_test\(\s*name = "{path.stem}",\s*srcs = \["tests/{path.name}"\]',
+                     text), path.name
+  for binary in ('train_eval', 'collect', 'benchmark'):
+    assert f'main = "rl_repr_trail/{binary}.py"' in text
+
+
+def test_ci_runs_the_readme_test_command():
+  ci = (ROOT / '.ci' / 'run').read_text()
+  command = re.search(r'TEST_CMD="([^"]+)"', ci).group(1)
+  assert command in (ROOT / 'README.md').read_text()
+  assert 'pip install --quiet -r requirements.txt' in ci

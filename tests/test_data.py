@@ -1,0 +1,134 @@
+"""D4RL-format reading and writing, episode structure, windows and the expert subset."""
+
+import h5py
+import numpy as np
+import pytest
+
+from rl_repr_trail import data
+
+
+def _episodes(lengths, ends, obs_dim=2, with_next=True):
+  """Rows of consecutive episodes; observation = (episode, step); `ends` in {'terminal', 'timeout', None}."""
+  obs, nxt, term, tout = [], [], [], []
+  for e, (n, end) in enumerate(zip(lengths, ends)):
+    for t in range(n):
+      obs.append([e, t] + [0] * (obs_dim - 2))
+      nxt.append([e, t + 1] + [0] * (obs_dim - 2))
+      term.append(end == 'terminal' and t == n - 1)
+      tout.append(end == 'timeout' and t == n - 1)
+  arrays = dict(observations=np.array(obs, np.float32), actions=np.zeros((len(obs), 1), np.float32),
+                terminals=np.array(term), timeouts=np.array(tout))
+  if with_next:
+    arrays['next_observations'] = np.array(nxt, np.float32)
+  return arrays
+
+
+def _pairs(dataset):
+  rows = dataset.transition_rows()
+  return [(tuple(dataset.observations[r]), tuple(dataset.observations[dataset.next_row[r]]))
+          for r in rows]
+
+
+def test_next_observation_is_the_true_successor():
+  arrays = _episodes([3, 2, 4], ['timeout', 'terminal', None])
+  ds = data.from_arrays(**arrays)
+  for s, s2 in _pairs(ds):
+    assert s2 == (s[0], s[1] + 1), (s, s2)
+  # The timed-out episode's last step is no transition, D4RL's convention; the
+  # terminal step is one (its next observation comes from next_observations).
+  assert ds.num_transitions == 9 - 1
+
+
+def test_without_next_observations_terminal_and_last_rows_are_dropped():
+  arrays = _episodes([3, 2, 4], ['timeout', 'terminal', None], with_next=False)
+  ds = data.from_arrays(**arrays)
+  assert ds.num_transitions == 9 - 3
+  for s, s2 in _pairs(ds):
+    assert s2 == (s[0], s[1] + 1)
+
+
+def test_windows_never_cross_episode_ends():
+  arrays = _episodes([5, 3, 6, 2], ['timeout', 'terminal', 'timeout', None])
+  ds = data.from_arrays(**arrays)
+  for length in (1, 2, 3, 4):
+    starts = ds.window_starts(length)
+    for r in starts:
+      episode = ds.observations[r][0]
+      for k in range(length):
+        s = ds.observations[r + k]
+        s2 = ds.observations[ds.next_row[r + k]]
+        assert s[0] == episode and s2[0] == episode and s2[1] == s[1] + 1
+    # Every window that fits is found: transitions per episode are 4, 3, 5, 2.
+    expected = sum(max(0, n - length + 1) for n in (4, 3, 5, 2))
+    assert len(starts) == expected, (length, starts)
+
+
+def test_first_transitions_is_a_prefix():
+  arrays = _episodes([3, 4], ['timeout', 'timeout'])
+  ds = data.from_arrays(**arrays)
+  sub = ds.first_transitions(4)
+  assert sub.num_transitions == 4
+  assert _pairs(sub) == _pairs(ds)[:4]
+  with pytest.raises(data.DataError, match='only 5'):
+    ds.first_transitions(6)
+
+
+def test_write_then_read_roundtrip(tmp_path):
+  arrays = _episodes([3, 4], ['terminal', 'timeout'])
+  arrays['rewards'] = np.arange(7, dtype=np.float32)
+  path = str(tmp_path / 'x.hdf5')
+  data.write_hdf5(path, arrays, {'task': 'hopper', 'seed': 3, 'policy': {'name': 'random'}})
+  read = data.read_hdf5(path)
+  for key, value in arrays.items():
+    np.testing.assert_array_equal(read[key], value)
+  meta = data.read_metadata(path)
+  assert meta['task'] == 'hopper' and meta['seed'] == 3 and '"random"' in meta['policy']
+  del arrays['rewards']
+  assert _pairs(data.load(path)) == _pairs(data.from_arrays(**arrays))
+
+
+def test_d4rl_names_map_to_download_file_names(tmp_path, monkeypatch):
+  assert data.d4rl_file_name('hopper-medium-v2') == 'hopper_medium-v2.hdf5'
+  assert data.d4rl_file_name('ant-medium-replay-v2') == 'ant_medium_replay-v2.hdf5'
+  assert data.d4rl_file_name('halfcheetah-medium-replay-v0') == 'halfcheetah_mixed.hdf5'
+  assert data.d4rl_file_name('ant-random-v0') == 'ant_random.hdf5'
+  monkeypatch.setenv('D4RL_DATASET_DIR', str(tmp_path))
+  with pytest.raises(data.DataError, match='hopper_medium-v2.hdf5'):
+    data.resolve_path('hopper-medium-v2')
+  data.write_hdf5(str(tmp_path / 'hopper_medium-v2.hdf5'), _episodes([2], ['timeout']))
+  assert data.load('hopper-medium-v2').num_transitions == 1
+
+
+def test_bad_files_have_clear_errors(tmp_path):
+  with pytest.raises(data.DataError, match='does not exist'):
+    data.load(str(tmp_path / 'missing.hdf5'))
+  path = str(tmp_path / 'nokey.hdf5')
+  with h5py.File(path, 'w') as f:
+    f['observations'] = np.zeros((3, 2))
+    f['actions'] = np.zeros((3, 1))
+  with pytest.raises(data.DataError, match="nokey.hdf5 lacks the key.*terminals"):
+    data.load(path)
+  arrays = _episodes([4], ['timeout'])
+  arrays['actions'][2, 0] = np.nan
+  path = str(tmp_path / 'nan.hdf5')
+  data.write_hdf5(path, arrays)
+  with pytest.raises(data.DataError, match="nan.hdf5: key 'actions' holds NaN or inf .*row 2"):
+    data.load(path)
+  path = str(tmp_path / 'short.hdf5')
+  arrays = _episodes([4], ['timeout'])
+  arrays['terminals'] = arrays['terminals'][:3]
+  data.write_hdf5(path, arrays)
+  with pytest.raises(data.DataError, match="'terminals' has 3 rows"):
+    data.load(path)
+  (tmp_path / 'text.hdf5').write_text('not hdf5')
+  with pytest.raises(data.DataError, match='not a readable HDF5'):
+    data.load(str(tmp_path / 'text.hdf5'))
+
+
+def test_interrupted_write_leaves_no_file(tmp_path):
+  path = str(tmp_path / 'out.hdf5')
+  arrays = _episodes([3], ['timeout'])
+  arrays['bad'] = np.array([object()], dtype=object)  # h5py cannot store it: fails midway.
+  with pytest.raises(TypeError):
+    data.write_hdf5(path, arrays)
+  assert list(tmp_path.iterdir()) == []

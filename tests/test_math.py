@@ -1,0 +1,81 @@
+"""The losses and distributions against independent numpy computations."""
+
+import numpy as np
+import tensorflow as tf
+
+from rl_repr_trail import envs
+from rl_repr_trail import policies
+from rl_repr_trail import trail
+
+
+def test_contrastive_loss_matches_numpy():
+  rng = np.random.default_rng(0)
+  phi = rng.normal(size=(7, 5)).astype(np.float32)
+  psi = rng.normal(size=(7, 5)).astype(np.float32)
+  energy = -np.sum((phi[:, None, :] - psi[None, :, :]) ** 2, axis=-1)
+  m = energy.max(axis=1, keepdims=True)
+  lse = (m + np.log(np.exp(energy - m).sum(axis=1, keepdims=True)))[:, 0]
+  expected = -np.diag(energy) + lse
+  got = trail.contrastive_loss(trail.energies(tf.constant(phi), tf.constant(psi))).numpy()
+  np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(trail.energies(tf.constant(phi), tf.constant(psi)).numpy(),
+                             energy, rtol=1e-4, atol=1e-4)
+
+
+def test_random_fourier_features_approximate_gaussian_kernel():
+  rng = np.random.default_rng(1)
+  d, big_d = 4, 40_000
+  x = rng.normal(size=(6, d)).astype(np.float32)
+  omega = rng.standard_normal((big_d, d)).astype(np.float32)
+  bias = rng.uniform(0, 2 * np.pi, big_d).astype(np.float32)
+  z = trail.random_fourier_features(tf.constant(x), tf.constant(omega), tf.constant(bias)).numpy()
+  approx = 2.0 / big_d * z @ z.T
+  sq = np.sum((x[:, None] - x[None]) ** 2, axis=-1)
+  exact = np.exp(-sq / (2 * d))
+  np.testing.assert_allclose(approx, exact, atol=0.03)
+
+
+def _numpy_tanh_gaussian_log_prob(actions, mean, std, low, high):
+  center, half = (high + low) / 2, (high - low) / 2
+  y = (actions - center) / half
+  u = np.arctanh(y)
+  log_normal = -0.5 * ((u - mean) / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)
+  log_det = np.log(half * (1 - np.tanh(u) ** 2))
+  return np.sum(log_normal - log_det, axis=-1)
+
+
+def test_tanh_gaussian_log_prob_change_of_variables():
+  rng = np.random.default_rng(2)
+  low, high = np.array([-1.0, -2.0, 0.0], np.float32), np.array([1.0, 1.0, 3.0], np.float32)
+  policy = policies.TanhGaussianPolicy(4, low, high, hidden=(16,))
+  inputs = tf.constant(rng.normal(size=(5, 4)).astype(np.float32))
+  distribution = policy(inputs)
+  out = policy.trunk(inputs).numpy()
+  mean, log_std = out[:, :3], np.clip(out[:, 3:], policies.LOG_STD_MIN, policies.LOG_STD_MAX)
+  actions = rng.uniform(low * 0.9 + high * 0.1, high * 0.9 + low * 0.1, size=(5, 3)).astype(
+      np.float32)
+  expected = _numpy_tanh_gaussian_log_prob(actions.astype(np.float64), mean, np.exp(log_std),
+                                           low, high)
+  got = policy.log_prob(distribution, tf.constant(actions)).numpy()
+  np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
+
+
+def test_tanh_gaussian_log_prob_finite_at_bounds_and_mode_inside():
+  low, high = -np.ones(2, np.float32), np.ones(2, np.float32)
+  policy = policies.TanhGaussianPolicy(3, low, high, hidden=(8,))
+  inputs = tf.ones([3, 3])
+  at_bounds = tf.constant([[1.0, -1.0], [-1.0, -1.0], [1.0, 1.0]])
+  log_prob = policy.log_prob(policy(inputs), at_bounds).numpy()
+  assert np.all(np.isfinite(log_prob)), log_prob
+  mode = policy.mode(inputs).numpy()
+  assert np.all(mode > low) and np.all(mode < high)
+
+
+def test_normalized_score():
+  task = envs.get_task('hopper')
+  assert envs.normalized_score(task, task.ref_min_score) == 0.0
+  assert abs(envs.normalized_score(task, task.ref_max_score) - 100.0) < 1e-9
+  mid = (task.ref_min_score + task.ref_max_score) / 2
+  assert abs(envs.normalized_score(task, mid) - 50.0) < 1e-9
+  ant = envs.get_task('ant')
+  assert abs(envs.normalized_score(ant, 1777.05) - 50.0) < 1e-3

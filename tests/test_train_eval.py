@@ -1,0 +1,167 @@
+"""train_eval end to end on small D4RL-format files, in the real MuJoCo environment."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rl_repr_trail import data
+from rl_repr_trail import errors
+from rl_repr_trail import runner
+from conftest import write_rollout
+
+SMALL = dict(embed_dim=16, fourier_dim=32, hidden=(32, 32), batch_size=32, expert_size=500,
+             eval_episodes=2, log_interval=50, checkpoint_interval=100)
+
+
+def _config(files, save_dir, **overrides):
+  settings = dict(SMALL, offline_data=files['offline'], expert_data=files['expert'],
+                  pretrain_steps=200, downstream_steps=200, eval_interval=100,
+                  save_dir=str(save_dir))
+  settings.update(overrides)
+  return runner.RunConfig(**settings)
+
+
+def _tags(logdir):
+  tags = set()
+  for name in os.listdir(logdir):
+    for event in tf.compat.v1.train.summary_iterator(os.path.join(logdir, name)):
+      tags.update(v.tag for v in event.summary.value)
+  return tags
+
+
+@pytest.mark.parametrize('embed_learner,downstream', [
+    ('trail_ebm', 'latent_bc'), ('trail_linear', 'latent_bc'), ('none', 'bc')])
+def test_run_writes_results_and_summaries(hopper_files, tmp_path, embed_learner, downstream):
+  save_dir = tmp_path / 'run'
+  results = runner.run(_config(hopper_files, save_dir, embed_learner=embed_learner,
+                               downstream=downstream))
+  with open(save_dir / 'results.json') as f:
+    saved = json.load(f)
+  assert saved['method'] == results['method'] == runner.METHOD_NAMES[(embed_learner, downstream)]
+  assert saved['task'] == 'hopper' and saved['downstream_steps'] == 200
+  assert [e['step'] for e in saved['evals']] == [100, 200]
+  assert saved['final']['step'] == 200
+  assert saved['best']['normalized_score_mean'] >= saved['final']['normalized_score_mean']
+  assert np.isfinite(saved['final']['return_mean'])
+  tags = _tags(save_dir / 'tb')
+  expected = {'downstream/loss', 'downstream/steps_per_sec', 'eval/return', 'eval/normalized_score'}
+  if embed_learner != 'none':
+    expected |= {'pretrain/loss', 'pretrain/contrastive_loss', 'pretrain/contrastive_accuracy',
+                 'pretrain/decoder_nll', 'pretrain/steps_per_sec', 'downstream/latent_nll'}
+  assert expected <= tags, expected - tags
+
+
+def test_interrupted_run_resumes_without_redoing_work(hopper_files, tmp_path, capsys):
+  save_dir = tmp_path / 'run'
+  args = [sys.executable, '-m', 'rl_repr_trail.train_eval',
+          f'--offline_data={hopper_files["offline"]}', f'--expert_data={hopper_files["expert"]}',
+          '--expert_size=500', '--embed_dim=16', '--hidden=32,32', '--batch_size=32',
+          '--pretrain_steps=200', '--downstream_steps=4000', '--eval_interval=4000',
+          '--eval_episodes=1', '--log_interval=100', '--checkpoint_interval=100',
+          f'--save_dir={save_dir}']
+  proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  marker = save_dir / 'downstream' / 'checkpoint'
+  deadline = time.time() + 120
+  while not marker.exists() and proc.poll() is None and time.time() < deadline:
+    time.sleep(0.02)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  assert marker.exists(), 'the run never wrote a downstream checkpoint'
+  assert not (save_dir / 'results.json').exists()
+  results = runner.run(_config(hopper_files, save_dir, fourier_dim=256, pretrain_steps=200,
+                               downstream_steps=4000, eval_interval=4000, eval_episodes=1,
+                               log_interval=100))
+  out = capsys.readouterr().out
+  assert '[pretrain] finished earlier at step 200' in out
+  resumed_at = int(out.split('[downstream] resuming from step ')[1].split('.')[0])
+  assert 0 < resumed_at < 4000
+  assert results['downstream_steps'] == 4000
+  assert [e['step'] for e in results['evals']] == [4000]
+
+
+def test_rerun_with_other_settings_is_refused(hopper_files, tmp_path):
+  save_dir = tmp_path / 'run'
+  runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc'))
+  with pytest.raises(errors.InputError, match='holds a run with other settings'):
+    runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc', seed=5))
+
+
+def _bad(tmp_path, rows_fn=None, name='bad.hdf5', task='hopper'):
+  path = tmp_path / name
+  write_rollout(path, task, 300, seed=4)
+  if rows_fn:
+    with h5py.File(path, 'r+') as f:
+      rows_fn(f)
+  return str(path)
+
+
+def _drop_terminals(f):
+  del f['terminals']
+
+
+def _nan_observation(f):
+  obs = f['observations'][:]
+  obs[7, 3] = np.inf
+  f['observations'][:] = obs
+
+
+@pytest.mark.parametrize('case,match', [
+    ('missing_file', 'does not exist'),
+    ('missing_key', "lacks the key.*terminals"),
+    ('nan', "key 'observations' holds NaN or inf .*row 7"),
+    ('offline_dims', '--offline_data .*halfcheetah.hdf5: observations have 17 dims and actions 6; '
+                     'the hopper environment'),
+    ('expert_dims', '--expert_data .*halfcheetah.hdf5: observations have 17 dims'),
+    ('unknown_env', "Unknown task 'pong'"),
+    ('unknown_dataset', "Unknown dataset name 'pong-medium-v2'"),
+    ('zero_steps', '--pretrain_steps must be positive, got 0'),
+    ('negative_steps', '--downstream_steps must be positive, got -5'),
+    ('bad_pair', 'is not a method'),
+])
+def test_bad_input_is_named_and_writes_nothing(hopper_files, tmp_path, case, match):
+  overrides = {}
+  if case == 'missing_file':
+    overrides['offline_data'] = str(tmp_path / 'nowhere.hdf5')
+  elif case == 'missing_key':
+    overrides['expert_data'] = _bad(tmp_path, _drop_terminals)
+  elif case == 'nan':
+    overrides['offline_data'] = _bad(tmp_path, _nan_observation)
+  elif case == 'offline_dims':
+    overrides['offline_data'] = _bad(tmp_path, name='halfcheetah.hdf5', task='halfcheetah')
+  elif case == 'expert_dims':
+    overrides['expert_data'] = _bad(tmp_path, name='halfcheetah.hdf5', task='halfcheetah')
+    overrides['task'] = 'hopper'
+  elif case == 'unknown_env':
+    overrides['task'] = 'pong'
+  elif case == 'unknown_dataset':
+    overrides['expert_data'] = 'pong-medium-v2'
+  elif case == 'zero_steps':
+    overrides['pretrain_steps'] = 0
+  elif case == 'negative_steps':
+    overrides['downstream_steps'] = -5
+  elif case == 'bad_pair':
+    overrides['downstream'] = 'bc'
+  save_dir = tmp_path / 'run'
+  with pytest.raises(errors.InputError, match=match):
+    runner.run(_config(hopper_files, save_dir, **overrides))
+  assert not save_dir.exists()
+
+
+def test_binary_reports_bad_input_without_traceback(hopper_files, tmp_path):
+  save_dir = tmp_path / 'run'
+  proc = subprocess.run(
+      [sys.executable, '-m', 'rl_repr_trail.train_eval',
+       f'--offline_data={tmp_path / "nowhere.hdf5"}', f'--expert_data={hopper_files["expert"]}',
+       f'--save_dir={save_dir}'], capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 2
+  assert f'error: Dataset file {tmp_path / "nowhere.hdf5"} does not exist.' in proc.stderr
+  assert 'Traceback' not in proc.stderr
+  assert not save_dir.exists()
