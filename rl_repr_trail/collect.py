@@ -1,49 +1,109 @@
-"""Expert training and dataset generation.
+r"""Expert policies and generated datasets.
 
   python -m rl_repr_trail.collect train_expert --env=hopper [--total_steps=1000000]
+  python -m rl_repr_trail.collect export_policies --env=hopper
+  python -m rl_repr_trail.collect evaluate_policies [--env=hopper] [--episodes=10]
+  python -m rl_repr_trail.collect datasets --env=hopper --kind=medium [--size=1000000]
 
-Runs resume from their run directory (default $TRAIL_DATA_DIR/experts/<env>).
+train_expert resumes from its run directory ($TRAIL_EXPERT_DIR/ENV, default
+~/.rl_repr_trail/experts/ENV). export_policies copies the run's best snapshot
+(expert) and the snapshot closest to a third of its return (medium) into the
+package. datasets writes D4RL-format HDF5 into $TRAIL_DATA_DIR.
 """
-
-from __future__ import annotations
 
 import os
 
-from absl import app
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 
 from rl_repr_trail import envs
+from rl_repr_trail import errors
+from rl_repr_trail import evaluation
+from rl_repr_trail import experts
+from rl_repr_trail import generate
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('env', None, f'Task name, one of {sorted(envs.TASKS)}.')
-flags.DEFINE_string('run_dir', None, 'Expert run directory (default $TRAIL_DATA_DIR/experts/ENV).')
+flags.DEFINE_string('run_dir', None, 'Expert run directory (default $TRAIL_EXPERT_DIR/ENV).')
 flags.DEFINE_integer('total_steps', 1_000_000, 'SAC environment steps (one update per step).')
-flags.DEFINE_integer('eval_every', 10_000, 'Steps between evaluations and checkpoints.')
+flags.DEFINE_integer('eval_every', 10_000, 'SAC steps between evaluations and checkpoints.')
+flags.DEFINE_integer('threads', 1, 'TensorFlow intra- and inter-op threads for SAC.')
+flags.DEFINE_enum('kind', None, generate.KINDS, 'Dataset kind.')
+flags.DEFINE_integer('size', None, 'Dataset rows (default 1,000,000; medium-replay: all).')
+flags.DEFINE_integer('num_envs', 8, 'Environments stepped together when collecting.')
+flags.DEFINE_integer('episodes', 10, 'Episodes per policy for evaluate_policies.')
 flags.DEFINE_integer('seed', 0, 'Random seed.')
-flags.DEFINE_integer('threads', 1, 'TensorFlow intra- and inter-op threads.')
 
-COMMANDS = ('train_expert',)
+COMMANDS = ('train_expert', 'export_policies', 'evaluate_policies', 'datasets')
 
 
-def data_dir() -> str:
-  """Where generated data and expert runs live ($TRAIL_DATA_DIR, default ~/.rl_repr_trail)."""
-  return os.path.expanduser(os.environ.get('TRAIL_DATA_DIR', '~/.rl_repr_trail'))
+def _task() -> envs.Task:
+  if FLAGS.env is None:
+    raise errors.InputError(f'--env is required: one of {sorted(envs.TASKS)}.')
+  return envs.get_task(FLAGS.env)
+
+
+def train_expert() -> None:
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+  tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
+  from rl_repr_trail import sac  # pylint: disable=g-import-not-at-top
+  task = _task()
+  config = sac.SacConfig(total_steps=FLAGS.total_steps, eval_every=FLAGS.eval_every,
+                         seed=FLAGS.seed)
+  sac.train(task, FLAGS.run_dir or sac.default_run_dir(task.name), config)
+
+
+def export_policies() -> None:
+  from rl_repr_trail import sac  # pylint: disable=g-import-not-at-top
+  task = _task()
+  run_dir = FLAGS.run_dir or sac.default_run_dir(task.name)
+  for level, policy in sac.pick_policies(run_dir).items():
+    path = experts.bundled_policy_path(task.name, level)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    policy.save(path)
+    print(f'{level}: step {policy.metadata["step"]}, return {policy.metadata["return_mean"]:.1f} '
+          f'-> {path}')
+
+
+def evaluate_policies() -> None:
+  pairs = [(t, lvl) for t, lvl in experts.available_policies()
+           if FLAGS.env is None or t == FLAGS.env]
+  if not pairs:
+    raise errors.InputError(f'No bundled policy for {FLAGS.env or "any task"}.')
+  print(f'| task | policy | SAC step | return (mean +- std, {FLAGS.episodes} episodes) '
+        '| normalized score |')
+  print('|---|---|---|---|---|')
+  for task_name, level in pairs:
+    task = envs.get_task(task_name)
+    policy = experts.load_bundled(task_name, level)
+    stats = evaluation.summarize(task, evaluation.run_episodes(
+        policy, task, FLAGS.episodes, seed=FLAGS.seed))
+    print(f'| {task_name} | {level} | {policy.metadata.get("step")} | {stats["return_mean"]:.1f} '
+          f'+- {stats["return_std"]:.1f} | {stats["normalized_score_mean"]:.1f} |', flush=True)
+
+
+def datasets() -> None:
+  task = _task()
+  if FLAGS.kind is None:
+    raise errors.InputError(f'--kind is required: one of {generate.KINDS}.')
+  if FLAGS.size is not None and FLAGS.size <= 0:
+    raise errors.InputError(f'--size must be positive, got {FLAGS.size}.')
+  name = f'gen:{task.name}-{FLAGS.kind}' + (f'-{FLAGS.size}' if FLAGS.size else '')
+  path = generate.ensure(name, seed=FLAGS.seed, num_envs=FLAGS.num_envs,
+                         expert_run_dir=FLAGS.run_dir)
+  print(f'{name} (seed {FLAGS.seed}): {path}')
 
 
 def main(argv: list[str]) -> None:
   if len(argv) != 2 or argv[1] not in COMMANDS:
     raise app.UsageError(f'Expected one command, one of {COMMANDS}; got {argv[1:]}.')
-  if FLAGS.env is None:
-    raise app.UsageError(f'--env is required: one of {sorted(envs.TASKS)}.')
-  task = envs.get_task(FLAGS.env)
-  import tensorflow as tf  # Imported late so that usage errors come fast.
-  tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
-  tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
-  from rl_repr_trail import sac
-  run_dir = FLAGS.run_dir or os.path.join(data_dir(), 'experts', task.name)
-  config = sac.SacConfig(total_steps=FLAGS.total_steps, eval_every=FLAGS.eval_every,
-                         seed=FLAGS.seed)
-  sac.train(task, run_dir, config)
+  try:
+    globals()[argv[1]]()
+  except (errors.InputError, FileNotFoundError) as e:
+    raise app.UsageError(str(e)) from None
 
 
 if __name__ == '__main__':

@@ -36,7 +36,8 @@ class Dataset:
   actions: [rows, action_dim].
   next_row: [rows] int32, row of the next observation, -1 if row r is no transition
     (the last row of a timed-out episode, or a terminal row without next_observations).
-  episode_end: [rows] bool, terminals or timeouts.
+  episode_end: [rows] bool, where an episode ends (terminals, timeouts, or a row whose
+    next observation is not the following row).
   """
 
   observations: np.ndarray
@@ -122,7 +123,9 @@ def from_arrays(observations: np.ndarray, actions: np.ndarray, terminals: np.nda
     next_row[elsewhere] = -1  # The true next observation is not in the file.
   next_row[timeouts] = -1  # The last step of a timed-out episode is no transition.
   obs = np.concatenate([observations, extra]) if len(extra) else observations
-  return Dataset(obs, np.asarray(actions, np.float32), next_row, terminals | timeouts, source)
+  # Windows stop wherever the next observation is not the following row.
+  return Dataset(obs, np.asarray(actions, np.float32), next_row,
+                 terminals | timeouts | elsewhere, source)
 
 
 def d4rl_dataset_dir() -> str:

@@ -40,15 +40,27 @@ class MlpPolicy:
   def obs_dim(self) -> int:
     return self.kernels[0].shape[0]
 
-  def __call__(self, observations: np.ndarray) -> np.ndarray:
-    """Actions for a batch [B, obs_dim] (or a single observation)."""
+  def _head(self, observations: np.ndarray) -> np.ndarray:
     h = np.asarray(observations, np.float32)
     for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
       h = h @ kernel + bias
       if i < len(self.kernels) - 1:
         np.maximum(h, 0.0, out=h)
-    squashed = np.tanh(h[..., :self.action_dim])
-    return self.action_low + (squashed + 1.0) * 0.5 * (self.action_high - self.action_low)
+    return h
+
+  def _scale(self, pre_tanh: np.ndarray) -> np.ndarray:
+    return self.action_low + (np.tanh(pre_tanh) + 1.0) * 0.5 * (self.action_high - self.action_low)
+
+  def __call__(self, observations: np.ndarray) -> np.ndarray:
+    """Deterministic actions for a batch [B, obs_dim]."""
+    return self._scale(self._head(observations)[..., :self.action_dim])
+
+  def sample(self, observations: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Actions drawn from the policy's own Gaussian (second output half: log std)."""
+    head = self._head(observations)
+    mean, log_std = head[..., :self.action_dim], head[..., self.action_dim:]
+    noise = rng.standard_normal(mean.shape).astype(np.float32)
+    return self._scale(mean + np.exp(np.clip(log_std, -20.0, 2.0)) * noise)
 
   def save(self, path: str) -> None:
     """Writes the policy atomically (a temporary file renamed into place)."""

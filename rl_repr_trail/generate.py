@@ -1,17 +1,35 @@
-"""Rollouts in D4RL's format: several environments stepped in lockstep, one batched policy.
+"""Generated datasets with D4RL's protocol, from the bundled SAC policies.
 
-Episodes are appended to the output in the order they finish, which is fixed by
-the seed, so the same seed writes the same file. An episode that reaches the
-horizon ends with timeouts=1; one the environment ends has terminals=1.
+Names: gen:<task>-<kind>[-<rows>], e.g. gen:hopper-medium or gen:ant-random-100000;
+kinds random, medium, expert, medium-expert (half each) and medium-replay (the SAC
+replay data up to the medium snapshot, which needs the expert run directory).
+Files live in $TRAIL_DATA_DIR (default ~/.rl_repr_trail/datasets) and record their
+provenance under metadata/. They are D4RL-like, never D4RL's own data.
+
+Rollouts step several environments in lockstep with one batched policy call.
+Episodes are appended in the order they finish, fixed by the seed, so the same seed
+writes the same file. An episode cut by the horizon ends with timeouts=1; one the
+environment ends has terminals=1.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Callable
 
 import numpy as np
 
+from rl_repr_trail import data
 from rl_repr_trail import envs
+from rl_repr_trail import errors
+from rl_repr_trail import experts
+from rl_repr_trail import progress
+
+VERSION = 1
+KINDS = ('random', 'medium', 'expert', 'medium-expert', 'medium-replay')
+DEFAULT_ROWS = 1_000_000
+_NAME_RE = re.compile(r'^gen:([a-z0-9]+)-([a-z-]+?)(?:-(\d+))?$')
 
 # Maps observations [B, obs_dim] to actions [B, action_dim]; None acts uniformly at random.
 BatchPolicy = Callable[[np.ndarray], np.ndarray] | None
@@ -48,7 +66,7 @@ def rollout(task: envs.Task, policy: BatchPolicy, num_transitions: int, seed: in
       episode['infos/qvel'].append(env.unwrapped.data.qvel.copy())
       next_obs, reward, terminated, truncated, _ = env.step(actions[i])
       timeout = truncated and not terminated
-      for key, value in (('observations', obs[i]), ('actions', actions[i]), ('rewards', reward),
+      for key, value in (('observations', obs[i].copy()), ('actions', actions[i]), ('rewards', reward),
                          ('next_observations', next_obs), ('terminals', terminated),
                          ('timeouts', timeout)):
         episode[key].append(value)
@@ -70,3 +88,100 @@ def rollout(task: envs.Task, policy: BatchPolicy, num_transitions: int, seed: in
   out['terminals'] = out['terminals'].astype(bool)
   out['timeouts'] = out['timeouts'].astype(bool)
   return out
+
+
+def data_dir() -> str:
+  """Where generated datasets are cached: $TRAIL_DATA_DIR or ~/.rl_repr_trail/datasets."""
+  return os.path.expanduser(os.environ.get('TRAIL_DATA_DIR', '~/.rl_repr_trail/datasets'))
+
+
+def parse_name(name: str) -> tuple[envs.Task, str, int | None]:
+  """'gen:hopper-medium-5000' -> (hopper task, 'medium', 5000)."""
+  match = _NAME_RE.match(name)
+  if not match or match.group(2) not in KINDS:
+    raise errors.InputError(f'{name!r} is not a generated dataset name: expected '
+                            f'gen:<task>-<kind>[-<rows>] with kind one of {KINDS}.')
+  rows = int(match.group(3)) if match.group(3) else None
+  if rows is not None and rows <= 0:
+    raise errors.InputError(f'{name!r}: the number of rows must be positive.')
+  return envs.get_task(match.group(1)), match.group(2), rows
+
+
+def dataset_path(task: envs.Task, kind: str, rows: int | None, seed: int) -> str:
+  size = 'all' if rows is None else str(rows)
+  return os.path.join(data_dir(), f'{task.name}-{kind}-{size}-seed{seed}-v{VERSION}.hdf5')
+
+
+def _policy_rollout(task, level, rows, seed, num_envs, on_progress):
+  policy = experts.load_bundled(task.name, level)
+  rng = np.random.default_rng(seed + 1)
+  arrays = rollout(task, lambda obs: policy.sample(obs, rng), rows, seed, num_envs,
+                   on_progress=on_progress)
+  return arrays, {'policy': os.path.basename(experts.bundled_policy_path(task.name, level)),
+                  'policy_metadata': policy.metadata}
+
+
+def build(task: envs.Task, kind: str, rows: int | None, seed: int, num_envs: int = 8,
+          expert_run_dir: str | None = None, on_progress=None) -> tuple[dict, dict]:
+  """The arrays and metadata of a generated dataset (without writing it)."""
+  rows_or_default = rows or DEFAULT_ROWS
+  metadata = {'task': task.name, 'env_id': task.env_id, 'kind': kind, 'seed': seed,
+              'version': VERSION, 'generator': 'rl_repr_trail.generate',
+              'note': 'generated with D4RL\'s protocol on gymnasium MuJoCo v4; not D4RL data'}
+  if kind == 'random':
+    arrays = rollout(task, None, rows_or_default, seed, num_envs, on_progress=on_progress)
+    metadata['policy'] = 'uniform random'
+  elif kind in ('medium', 'expert'):
+    arrays, info = _policy_rollout(task, kind, rows_or_default, seed, num_envs, on_progress)
+    metadata.update(info)
+  elif kind == 'medium-expert':
+    half = rows_or_default // 2
+    medium, medium_info = _policy_rollout(task, 'medium', half, seed, num_envs, on_progress)
+    expert, expert_info = _policy_rollout(task, 'expert', rows_or_default - half, seed + 1,
+                                          num_envs, on_progress)
+    # As in D4RL, the halves are concatenated; readers see where an episode was cut
+    # because next_observations then differs from the following row.
+    arrays = {k: np.concatenate([medium[k], expert[k]]) for k in medium}
+    metadata.update(policy=[medium_info['policy'], expert_info['policy']])
+  elif kind == 'medium-replay':
+    arrays, info = _replay_until_medium(task, rows, expert_run_dir)
+    metadata.update(info)
+  else:
+    raise errors.InputError(f'unknown dataset kind {kind!r}: expected one of {KINDS}.')
+  return arrays, metadata
+
+
+def _replay_until_medium(task, rows, expert_run_dir):
+  from rl_repr_trail import sac  # tf-agents is imported only where it is needed.
+  run_dir = expert_run_dir or sac.default_run_dir(task.name)
+  medium = experts.load_bundled(task.name, 'medium')
+  step = medium.metadata.get('step')
+  if not os.path.exists(os.path.join(run_dir, 'replay')) or step is None:
+    raise errors.InputError(
+        f'medium-replay data for {task.name} is cut from the SAC run that made the bundled '
+        f'medium policy, which is not at {run_dir}. Train it with `python -m '
+        f'rl_repr_trail.collect train_expert --env={task.name}` or pass --expert_run_dir.')
+  replay = sac.load_replay(run_dir, int(step))
+  if rows is not None:
+    replay = {k: v[:rows] for k, v in replay.items()}
+  return replay, {'policy': f'SAC replay, steps 0..{step}', 'expert_run_dir': run_dir}
+
+
+def ensure(name: str, seed: int = 0, num_envs: int = 8, expert_run_dir: str | None = None) -> str:
+  """The file of a generated dataset name, generated first if it is not cached."""
+  task, kind, rows = parse_name(name)
+  path = dataset_path(task, kind, rows, seed)
+  if os.path.exists(path):
+    return path
+  print(f'Generating {name} (seed {seed}) into {path} ...', flush=True)
+  tracker = progress.Progress(f'generate {name}', rows or DEFAULT_ROWS)
+  arrays, metadata = build(task, kind, rows, seed, num_envs, expert_run_dir, tracker.update)
+  metadata['name'] = name
+  data.write_hdf5(path, arrays, metadata)
+  print(f'Wrote {len(arrays["actions"])} rows to {path}.', flush=True)
+  return path
+
+
+def resolve(name_or_path: str) -> str:
+  """Generated names become their file (generated on first use); others pass through."""
+  return ensure(name_or_path) if name_or_path.startswith(envs.GENERATED_PREFIX) else name_or_path

@@ -21,6 +21,7 @@ from rl_repr_trail import downstream
 from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import evaluation
+from rl_repr_trail import generate
 from rl_repr_trail import progress
 from rl_repr_trail import trail
 from rl_repr_trail import training
@@ -131,9 +132,9 @@ def load_inputs(config: RunConfig) -> _Inputs:
   task = _resolve_task(config)
   offline = None
   if config.embed_learner != 'none':
-    offline = data.load(config.offline_data)
+    offline = data.load(generate.resolve(config.offline_data))
     _check_dims(offline, task, 'offline_data')
-  expert = data.load(config.expert_data)
+  expert = data.load(generate.resolve(config.expert_data))
   _check_dims(expert, task, 'expert_data')
   expert = expert.first_transitions(config.expert_size)
   zero = expert.contact_dims_all_zero(task.contact_dims) and (
@@ -231,8 +232,10 @@ def run(config: RunConfig) -> dict:
   _check_run_dir(save_dir, config)
   print(f'{config.method} on {task.name} ({task.env_id}); run directory {save_dir}', flush=True)
   if inputs.offline is not None:
-    print(f'  offline data: {inputs.offline.source} ({inputs.offline.num_transitions} transitions)')
-  print(f'  expert data: {inputs.expert.source} ({inputs.expert.num_transitions} transitions)')
+    print(f'  offline data: {config.offline_data} = {inputs.offline.source} '
+          f'({inputs.offline.num_transitions} transitions)')
+  print(f'  expert data: {config.expert_data} = {inputs.expert.source} '
+        f'({inputs.expert.num_transitions} transitions)')
   if inputs.zero_contact_forces:
     print(f'  the data has zero contact forces: the policy sees dims {task.contact_dims} as zeros')
   os.makedirs(save_dir, exist_ok=True)

@@ -34,6 +34,12 @@ from rl_repr_trail import experts
 from rl_repr_trail import progress
 
 
+def default_run_dir(task_name: str) -> str:
+  """$TRAIL_EXPERT_DIR/<task> (default ~/.rl_repr_trail/experts/<task>)."""
+  root = os.environ.get('TRAIL_EXPERT_DIR', '~/.rl_repr_trail/experts')
+  return os.path.join(os.path.expanduser(root), task_name)
+
+
 @dataclasses.dataclass
 class SacConfig:
   """SAC hyperparameters (the usual MuJoCo settings) and the run's schedule."""
@@ -224,3 +230,18 @@ def _evaluate_and_snapshot(agent, actor, task, run_dir, step, config, writer, lo
     tf.summary.scalar('train/loss', loss)
   print(f'[sac {task.name}] step {step}: return {stats["return_mean"]:.1f} '
         f'normalized {stats["normalized_score_mean"]:.1f}', flush=True)
+
+
+def pick_policies(run_dir: str) -> dict[str, experts.MlpPolicy]:
+  """The run's best snapshot (expert) and, before it, the one whose return is closest
+  to a third of the expert's (medium), as D4RL chose its medium policies."""
+  evals = evaluation.read_evals(os.path.join(run_dir, 'evals.jsonl'))
+  if not evals:
+    raise FileNotFoundError(f'No evaluated snapshots in {run_dir}: train an expert first.')
+  expert = max(evals, key=lambda e: e['return_mean'])
+  target = expert['return_mean'] / 3.0
+  medium = min((e for e in evals if e['step'] < expert['step']) or [expert],
+               key=lambda e: abs(e['return_mean'] - target))
+  return {level: experts.MlpPolicy.load(
+      os.path.join(run_dir, 'snapshots', f'step_{entry["step"]:09d}.npz'))
+          for level, entry in (('expert', expert), ('medium', medium))}

@@ -1,5 +1,10 @@
 r"""Pretrain TRAIL on offline data, imitate expert data, evaluate in the environment.
 
+  python -m rl_repr_trail.train_eval
+
+with no data flags runs the default task (default_task.py): TRAIL EBM and BC on
+Hopper data generated from the bundled policies, printed side by side.
+
   python -m rl_repr_trail.train_eval --offline_data=ant-medium-v2 \
       --expert_data=ant-expert-v2 --embed_learner=trail_ebm --downstream=latent_bc
 
@@ -16,6 +21,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')  # Hides CUDA probing noise o
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 
+from rl_repr_trail import default_task
 from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import runner
@@ -67,11 +73,26 @@ def config_from_flags() -> runner.RunConfig:
       checkpoint_interval=FLAGS.checkpoint_interval, seed=FLAGS.seed, save_dir=FLAGS.save_dir)
 
 
+def run_default_task() -> None:
+  """No data flags: TRAIL EBM and BC on generated Hopper data, side by side."""
+  configs = default_task.configs(FLAGS.save_dir)
+  print(f'No --offline_data/--expert_data: running the default task, TRAIL EBM and BC on '
+        f'{default_task.TASK} with generated data ({configs[0].offline_data} offline, the first '
+        f'{configs[0].expert_size} transitions of {configs[0].expert_data} as expert data).',
+        flush=True)
+  results = [runner.run(config) for config in configs]
+  print()
+  print(default_task.side_by_side(results))
+
+
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   try:
-    runner.run(config_from_flags())
+    if FLAGS.offline_data is None and FLAGS.expert_data is None:
+      run_default_task()
+    else:
+      runner.run(config_from_flags())
   except (errors.InputError, FileNotFoundError) as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

@@ -165,3 +165,27 @@ def test_binary_reports_bad_input_without_traceback(hopper_files, tmp_path):
   assert f'error: Dataset file {tmp_path / "nowhere.hdf5"} does not exist.' in proc.stderr
   assert 'Traceback' not in proc.stderr
   assert not save_dir.exists()
+
+
+def test_default_task_runs_end_to_end_at_reduced_scale(tmp_path):
+  env = dict(os.environ, TRAIL_DEFAULT_SCALE='0.02', TRAIL_DATA_DIR=str(tmp_path / 'data'))
+  proc = subprocess.run([sys.executable, '-m', 'rl_repr_trail.train_eval',
+                         f'--save_dir={tmp_path / "runs"}'],
+                        capture_output=True, text=True, timeout=600, env=env)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert 'running the default task' in proc.stdout
+  assert 'Generating gen:hopper-medium-2000' in proc.stdout
+  table = proc.stdout[proc.stdout.index('| method |'):]
+  assert '| TRAIL EBM |' in table and '| BC |' in table
+  for method in ('trail_ebm', 'bc'):
+    with open(tmp_path / 'runs' / method / 'results.json') as f:
+      assert json.load(f)['downstream_steps'] == 400
+
+
+def test_default_scale_must_be_a_fraction(tmp_path):
+  env = dict(os.environ, TRAIL_DEFAULT_SCALE='2')
+  proc = subprocess.run([sys.executable, '-m', 'rl_repr_trail.train_eval',
+                         f'--save_dir={tmp_path / "runs"}'],
+                        capture_output=True, text=True, timeout=120, env=env)
+  assert proc.returncode == 2 and 'TRAIL_DEFAULT_SCALE=2: expected a number in (0, 1]' in proc.stderr
+  assert not (tmp_path / 'runs').exists()

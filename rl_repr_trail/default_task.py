@@ -1,0 +1,64 @@
+"""The task `python -m rl_repr_trail.train_eval` runs without flags.
+
+TRAIL (EBM) and BC on Hopper, with data generated from the bundled SAC policies
+(no download) and step counts cut down to fit about 15 minutes on 2 CPU cores.
+$TRAIL_DEFAULT_SCALE (default 1) multiplies every data size and step count, so a
+test can run the same task end to end in a fraction of the time.
+"""
+
+from __future__ import annotations
+
+import os
+
+from rl_repr_trail import errors
+from rl_repr_trail import runner
+
+TASK = 'hopper'
+OFFLINE_ROWS = 100_000
+EXPERT_ROWS = 10_000        # 10 expert episodes.
+PRETRAIN_STEPS = 20_000
+DOWNSTREAM_STEPS = 20_000
+EVAL_INTERVAL = 5_000
+
+
+def scale() -> float:
+  text = os.environ.get('TRAIL_DEFAULT_SCALE', '1')
+  try:
+    value = float(text)
+  except ValueError:
+    value = -1.0
+  if not 0 < value <= 1:
+    raise errors.InputError(f'TRAIL_DEFAULT_SCALE={text}: expected a number in (0, 1].')
+  return value
+
+
+def configs(save_root: str | None = None) -> list[runner.RunConfig]:
+  """TRAIL EBM and BC on the same data, scaled by $TRAIL_DEFAULT_SCALE."""
+  k = scale()
+  size = lambda n: max(int(n * k), 1)
+  steps = lambda n: max(int(n * k), 10)
+  save_root = save_root or os.path.join('runs', 'default')
+  common = dict(
+      offline_data=f'gen:{TASK}-medium-{size(OFFLINE_ROWS)}',
+      expert_data=f'gen:{TASK}-expert-{size(EXPERT_ROWS) + 1000}',
+      expert_size=size(EXPERT_ROWS), downstream_steps=steps(DOWNSTREAM_STEPS),
+      eval_interval=steps(EVAL_INTERVAL), log_interval=steps(1_000),
+      checkpoint_interval=steps(5_000), eval_episodes=10 if k == 1 else 2)
+  return [
+      runner.RunConfig(embed_learner='trail_ebm', downstream='latent_bc',
+                       pretrain_steps=steps(PRETRAIN_STEPS),
+                       save_dir=os.path.join(save_root, 'trail_ebm'), **common),
+      runner.RunConfig(embed_learner='none', downstream='bc',
+                       save_dir=os.path.join(save_root, 'bc'), **common),
+  ]
+
+
+def side_by_side(results: list[dict]) -> str:
+  """A markdown table of the runs' final and best scores."""
+  lines = ['| method | final normalized score | final return | best normalized score |',
+           '|---|---|---|---|']
+  for r in results:
+    lines.append(f'| {r["method"]} | {r["final"]["normalized_score_mean"]:.1f} '
+                 f'+- {r["final"]["normalized_score_std"]:.1f} | {r["final"]["return_mean"]:.1f} '
+                 f'| {r["best"]["normalized_score_mean"]:.1f} |')
+  return '\n'.join(lines)

@@ -1,0 +1,63 @@
+"""Policy files: SAC export, the bundled experts, and their loader."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rl_repr_trail import envs
+from rl_repr_trail import evaluation
+from rl_repr_trail import experts
+from rl_repr_trail import sac
+
+
+def test_exported_sac_actor_acts_like_the_agent_greedy_policy(tmp_path):
+  from tf_agents.policies import greedy_policy  # pylint: disable=g-import-not-at-top
+  from tf_agents.trajectories import time_step as ts  # pylint: disable=g-import-not-at-top
+  task = envs.get_task('hopper')
+  agent, actor = sac.make_agent(task, sac.SacConfig(hidden=(16, 16)))
+  # Move the weights away from their initial values so that the check is not trivial.
+  for v in actor.trainable_variables:
+    v.assign(v + tf.random.normal(v.shape, stddev=0.3, seed=1))
+  policy = sac.export_actor(actor, agent.action_spec, {'task': 'hopper'})
+  path = str(tmp_path / 'p.npz')
+  policy.save(path)
+  loaded = experts.MlpPolicy.load(path)
+  obs = np.random.default_rng(0).normal(size=(5, task.obs_dim)).astype(np.float32)
+  greedy = greedy_policy.GreedyPolicy(agent.policy)
+  expected = greedy.action(ts.restart(tf.constant(obs), batch_size=5)).action.numpy()
+  np.testing.assert_allclose(loaded(obs), expected, atol=1e-5)
+  assert loaded.metadata == {'task': 'hopper'}
+  samples = np.stack([loaded.sample(obs, np.random.default_rng(i)) for i in range(200)])
+  assert np.all(samples >= -1) and np.all(samples <= 1)
+  assert samples.std(axis=0).mean() > 1e-3
+
+
+def test_policy_file_errors(tmp_path, monkeypatch):
+  with pytest.raises(FileNotFoundError, match='does not exist'):
+    experts.MlpPolicy.load(str(tmp_path / 'none.npz'))
+  np.savez(tmp_path / 'other.npz', x=np.zeros(3))
+  with pytest.raises(ValueError, match='is not a policy file'):
+    experts.MlpPolicy.load(str(tmp_path / 'other.npz'))
+  monkeypatch.setattr(experts, 'POLICY_DIR', str(tmp_path))
+  with pytest.raises(FileNotFoundError, match="No bundled expert policy for 'walker2d'.*"
+                     "Bundled: none.*train_expert --env=walker2d"):
+    experts.load_bundled('walker2d', 'expert')
+
+
+def test_hopper_policies_are_bundled():
+  assert ('hopper', 'expert') in experts.available_policies()
+  assert ('hopper', 'medium') in experts.available_policies()
+
+
+@pytest.mark.parametrize('task_name,level', experts.available_policies())
+def test_bundled_policy_is_trained(task_name, level):
+  task = envs.get_task(task_name)
+  policy = experts.load_bundled(task_name, level)
+  assert (policy.obs_dim, policy.action_dim) == (task.obs_dim, task.action_dim)
+  returns = evaluation.run_episodes(policy, task, num_episodes=1, seed=123)
+  random_returns = evaluation.run_episodes(
+      lambda obs: np.random.default_rng(0).uniform(-1, 1, (len(obs), task.action_dim)),
+      task, num_episodes=3, seed=123)
+  # A uniform random policy scores about 1 (hopper); a trained medium policy far more.
+  floor = envs.normalized_score(task, random_returns.mean()) + 10.0
+  assert envs.normalized_score(task, returns[0]) > floor, (returns, random_returns)

@@ -1,0 +1,105 @@
+"""Generated datasets: D4RL format and episode structure, determinism, names, atomic writes."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rl_repr_trail import data
+from rl_repr_trail import envs
+from rl_repr_trail import errors
+from rl_repr_trail import generate
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+  monkeypatch.setenv('TRAIL_DATA_DIR', str(tmp_path / 'datasets'))
+  monkeypatch.setenv('TRAIL_EXPERT_DIR', str(tmp_path / 'experts'))
+  return tmp_path / 'datasets'
+
+
+def test_collect_datasets_writes_a_d4rl_format_file(data_dir):
+  proc = subprocess.run([sys.executable, '-m', 'rl_repr_trail.collect', 'datasets',
+                         '--env=hopper', '--kind=medium', '--size=1500', '--num_envs=3'],
+                        capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  path = generate.dataset_path(envs.get_task('hopper'), 'medium', 1500, 0)
+  assert path in proc.stdout and os.path.exists(path)
+  arrays = data.read_hdf5(path)
+  assert set(arrays) == {'observations', 'actions', 'rewards', 'terminals', 'timeouts',
+                         'next_observations'}
+  assert arrays['observations'].shape == (1500, 11) and arrays['actions'].shape == (1500, 3)
+  meta = data.read_metadata(path)
+  assert meta['kind'] == 'medium' and meta['policy'] == 'hopper_medium.npz'
+  assert meta['seed'] == 0 and meta['version'] == generate.VERSION
+  assert 'not D4RL data' in meta['note']
+  dataset = data.load(path)
+  assert dataset.num_transitions >= 1499
+
+
+def test_episode_structure_timeouts_and_terminals():
+  cheetah = envs.get_task('halfcheetah')  # Never terminates: every episode times out.
+  arrays = generate.rollout(cheetah, None, 2000, seed=0, num_envs=2)
+  assert list(np.flatnonzero(arrays['timeouts'])) == [999, 1999]
+  assert not arrays['terminals'].any()
+  hopper = envs.get_task('hopper')  # Random hopping falls within a few dozen steps.
+  arrays = generate.rollout(hopper, None, 600, seed=0, num_envs=2)
+  ends = np.flatnonzero(arrays['terminals'])
+  assert len(ends) > 5 and not arrays['timeouts'].any()
+  starts = np.concatenate([[0], ends[:-1] + 1])
+  assert np.all(ends - starts + 1 < 1000)
+  # Within an episode, each row's next observation is the next row's observation.
+  inside = np.setdiff1d(np.arange(599), ends)
+  np.testing.assert_array_equal(arrays['next_observations'][inside],
+                                arrays['observations'][inside + 1])
+  # Each episode starts from a fresh reset, near the initial pose.
+  assert np.all(np.abs(arrays['observations'][starts[1:], 1:5]) < 0.05)
+
+
+def test_same_seed_same_contents():
+  task = envs.get_task('hopper')
+  first, _ = generate.build(task, 'expert', 700, seed=3, num_envs=2)
+  again, _ = generate.build(task, 'expert', 700, seed=3, num_envs=2)
+  other, _ = generate.build(task, 'expert', 700, seed=4, num_envs=2)
+  for key in first:
+    np.testing.assert_array_equal(first[key], again[key])
+  assert not np.array_equal(first['actions'], other['actions'])
+
+
+def test_medium_expert_keeps_halves_apart():
+  task = envs.get_task('hopper')
+  arrays, meta = generate.build(task, 'medium-expert', 800, seed=0, num_envs=2)
+  assert meta['policy'] == ['hopper_medium.npz', 'hopper_expert.npz']
+  dataset = data.from_arrays(arrays['observations'], arrays['actions'], arrays['terminals'],
+                             arrays['timeouts'], arrays['next_observations'])
+  for r in dataset.window_starts(3):
+    assert not (r <= 399 < r + 2), 'a window crosses from the medium into the expert half'
+
+
+def test_interrupted_generation_leaves_no_file(monkeypatch, data_dir):
+  def fail(*args, **kwargs):
+    raise KeyboardInterrupt
+  monkeypatch.setattr(generate, 'rollout', fail)
+  with pytest.raises(KeyboardInterrupt):
+    generate.ensure('gen:hopper-random-100')
+  assert not data_dir.exists() or not any(data_dir.iterdir())
+
+
+def test_names():
+  task, kind, rows = generate.parse_name('gen:ant-medium-replay-5000')
+  assert (task.name, kind, rows) == ('ant', 'medium-replay', 5000)
+  assert generate.parse_name('gen:hopper-medium-expert')[1:] == ('medium-expert', None)
+  assert envs.task_for_dataset('gen:walker2d-random').name == 'walker2d'
+  with pytest.raises(errors.InputError, match='not a generated dataset name'):
+    generate.parse_name('gen:hopper-best')
+  with pytest.raises(errors.InputError, match="Unknown task 'pong'"):
+    generate.parse_name('gen:pong-random')
+  assert generate.resolve('/some/file.hdf5') == '/some/file.hdf5'
+
+
+def test_medium_replay_without_the_run_says_what_it_needs(tmp_path):
+  with pytest.raises(errors.InputError, match='medium-replay data for hopper is cut from the '
+                     'SAC run.*train_expert --env=hopper'):
+    generate.ensure('gen:hopper-medium-replay')
