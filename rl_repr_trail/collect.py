@@ -14,6 +14,9 @@ package. datasets writes D4RL-format HDF5 into $TRAIL_DATA_DIR.
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+# Policy inference multiplies small matrices: one BLAS thread is many times faster
+# than two that wait for each other (measured: 62 us vs 2.6 ms for 8x256 @ 256x256).
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags

@@ -14,6 +14,7 @@ environment ends has terminals=1.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 from typing import Callable
@@ -29,6 +30,7 @@ from rl_repr_trail import progress
 VERSION = 1
 KINDS = ('random', 'medium', 'expert', 'medium-expert', 'medium-replay')
 DEFAULT_ROWS = 1_000_000
+SHARDS, MIN_SHARD_ROWS = 4, 25_000
 _NAME_RE = re.compile(r'^gen:([a-z0-9]+)-([a-z-]+?)(?:-(\d+))?$')
 
 # Maps observations [B, obs_dim] to actions [B, action_dim]; None acts uniformly at random.
@@ -39,11 +41,10 @@ KEYS = ('observations', 'actions', 'rewards', 'next_observations', 'terminals', 
 
 
 def rollout(task: envs.Task, policy: BatchPolicy, num_transitions: int, seed: int,
-            num_envs: int = 8, action_noise: float = 0.0, on_progress=None) -> dict[str, np.ndarray]:
+            num_envs: int = 8, on_progress=None) -> dict[str, np.ndarray]:
   """Collects `num_transitions` rows, stepping `num_envs` environments together.
 
-  `action_noise` adds Gaussian noise of that scale (clipped to the bounds), as in
-  D4RL's noisy data; the random policy ignores it.
+  `on_progress(rows)` is called after each step with the rows of finished episodes.
   """
   rng = np.random.default_rng(seed)
   pool = [envs.make_env(task) for _ in range(num_envs)]
@@ -58,8 +59,6 @@ def rollout(task: envs.Task, policy: BatchPolicy, num_transitions: int, seed: in
       actions = rng.uniform(low, high, size=(num_envs, len(low)))
     else:
       actions = np.asarray(policy(obs.astype(np.float32)), np.float64)
-      if action_noise:
-        actions = np.clip(actions + action_noise * rng.standard_normal(actions.shape), low, high)
     for i, env in enumerate(pool):
       episode = episodes[i]
       episode['infos/qpos'].append(env.unwrapped.data.qpos.copy())
@@ -112,37 +111,96 @@ def dataset_path(task: envs.Task, kind: str, rows: int | None, seed: int) -> str
   return os.path.join(data_dir(), f'{task.name}-{kind}-{size}-seed{seed}-v{VERSION}.hdf5')
 
 
-def _policy_rollout(task, level, rows, seed, num_envs, on_progress):
-  policy = experts.load_bundled(task.name, level)
-  rng = np.random.default_rng(seed + 1)
-  arrays = rollout(task, lambda obs: policy.sample(obs, rng), rows, seed, num_envs,
-                   on_progress=on_progress)
-  return arrays, {'policy': os.path.basename(experts.bundled_policy_path(task.name, level)),
-                  'policy_metadata': policy.metadata}
+def _policy_file(task: envs.Task, level: str | None) -> str:
+  if level is None:
+    return 'uniform random'
+  return os.path.basename(experts.bundled_policy_path(task.name, level))
+
+
+_shared_rows = None  # A worker's handle on the parent's progress counter.
+
+
+def _init_worker(counter) -> None:
+  global _shared_rows
+  _shared_rows = counter
+
+
+def _shard(task_name: str, level: str | None, rows: int, seed: int,
+           num_envs: int) -> dict[str, np.ndarray]:
+  """One shard: `rows` rows of the bundled `level` policy (None: random actions)."""
+  task = envs.get_task(task_name)
+  policy = None
+  if level is not None:
+    mlp = experts.load_bundled(task_name, level)
+    rng = np.random.default_rng([seed, 1])
+    policy = lambda obs: mlp.sample(obs, rng)
+  done = [0]
+
+  def report(total):
+    total = min(total, rows)
+    if _shared_rows is not None and total > done[0]:
+      with _shared_rows.get_lock():
+        _shared_rows.value += total - done[0]
+      done[0] = total
+
+  return rollout(task, policy, rows, seed, num_envs, on_progress=report)
+
+
+def collect(task: envs.Task, level: str | None, rows: int, seed: int, num_envs: int = 8,
+            processes: int | None = None, on_progress=None) -> dict[str, np.ndarray]:
+  """`rows` rows in SHARDS shards (fewer for small sizes) run by parallel processes.
+
+  The shards, and so the contents, depend on the seed and size only, never on the
+  number of processes. Shards are concatenated as D4RL concatenated its parts.
+  """
+  shards = SHARDS if rows >= SHARDS * MIN_SHARD_ROWS else 1
+  sizes = [rows // shards] * (shards - 1) + [rows - (rows // shards) * (shards - 1)]
+  jobs = [(task.name, level, n, seed * 1_000 + i, num_envs) for i, n in enumerate(sizes)]
+  processes = min(processes or os.cpu_count() or 1, shards)
+  counter = multiprocessing.get_context('spawn').Value('q', 0)
+  if processes == 1:
+    _init_worker(counter)
+    parts = []
+    for job in jobs:
+      parts.append(_shard(*job))
+      if on_progress:
+        on_progress(counter.value)
+  else:
+    with multiprocessing.get_context('spawn').Pool(
+        processes, initializer=_init_worker, initargs=(counter,)) as pool:
+      pending = pool.starmap_async(_shard, jobs)
+      while not pending.ready():
+        pending.wait(2.0)
+        if on_progress:
+          on_progress(counter.value)
+      parts = pending.get()
+  return {k: np.concatenate([p[k] for p in parts]) for k in KEYS}
 
 
 def build(task: envs.Task, kind: str, rows: int | None, seed: int, num_envs: int = 8,
-          expert_run_dir: str | None = None, on_progress=None) -> tuple[dict, dict]:
+          expert_run_dir: str | None = None, on_progress=None,
+          processes: int | None = None) -> tuple[dict, dict]:
   """The arrays and metadata of a generated dataset (without writing it)."""
   rows_or_default = rows or DEFAULT_ROWS
   metadata = {'task': task.name, 'env_id': task.env_id, 'kind': kind, 'seed': seed,
               'version': VERSION, 'generator': 'rl_repr_trail.generate',
               'note': 'generated with D4RL\'s protocol on gymnasium MuJoCo v4; not D4RL data'}
-  if kind == 'random':
-    arrays = rollout(task, None, rows_or_default, seed, num_envs, on_progress=on_progress)
-    metadata['policy'] = 'uniform random'
-  elif kind in ('medium', 'expert'):
-    arrays, info = _policy_rollout(task, kind, rows_or_default, seed, num_envs, on_progress)
-    metadata.update(info)
+  if kind in ('random', 'medium', 'expert'):
+    level = None if kind == 'random' else kind
+    arrays = collect(task, level, rows_or_default, seed, num_envs, processes, on_progress)
+    metadata['policy'] = _policy_file(task, level)
+    if level:
+      metadata['policy_metadata'] = experts.load_bundled(task.name, level).metadata
   elif kind == 'medium-expert':
     half = rows_or_default // 2
-    medium, medium_info = _policy_rollout(task, 'medium', half, seed, num_envs, on_progress)
-    expert, expert_info = _policy_rollout(task, 'expert', rows_or_default - half, seed + 1,
-                                          num_envs, on_progress)
+    medium = collect(task, 'medium', half, seed, num_envs, processes, on_progress)
+    offset = len(medium['actions'])
+    expert = collect(task, 'expert', rows_or_default - half, seed + 1, num_envs, processes,
+                     on_progress and (lambda n: on_progress(offset + n)))
     # As in D4RL, the halves are concatenated; readers see where an episode was cut
     # because next_observations then differs from the following row.
     arrays = {k: np.concatenate([medium[k], expert[k]]) for k in medium}
-    metadata.update(policy=[medium_info['policy'], expert_info['policy']])
+    metadata['policy'] = [_policy_file(task, 'medium'), _policy_file(task, 'expert')]
   elif kind == 'medium-replay':
     arrays, info = _replay_until_medium(task, rows, expert_run_dir)
     metadata.update(info)

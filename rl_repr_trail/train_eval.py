@@ -17,6 +17,9 @@ import os
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')  # Hides CUDA probing noise on CPU.
+# Policy inference multiplies small matrices: one BLAS thread is many times faster
+# than two that wait for each other (measured: 62 us vs 2.6 ms for 8x256 @ 256x256).
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags

@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')  # As the binaries set it.
 
 import numpy as np  # pylint: disable=g-import-not-at-top
 import pytest

@@ -59,6 +59,7 @@ def test_episode_structure_timeouts_and_terminals():
 
 
 def test_same_seed_same_contents():
+  """Determinism; the medium policy is stochastic, so equality is not trivial."""
   task = envs.get_task('hopper')
   first, _ = generate.build(task, 'expert', 700, seed=3, num_envs=2)
   again, _ = generate.build(task, 'expert', 700, seed=3, num_envs=2)
@@ -103,3 +104,15 @@ def test_medium_replay_without_the_run_says_what_it_needs(tmp_path):
   with pytest.raises(errors.InputError, match='medium-replay data for hopper is cut from the '
                      'SAC run.*train_expert --env=hopper'):
     generate.ensure('gen:hopper-medium-replay')
+
+
+def test_contents_do_not_depend_on_the_number_of_processes(monkeypatch):
+  monkeypatch.setattr(generate, 'MIN_SHARD_ROWS', 200)  # 4 shards of 200 rows.
+  task = envs.get_task('hopper')
+  seen = []
+  one = generate.collect(task, 'medium', 800, seed=2, num_envs=2, processes=1)
+  two = generate.collect(task, 'medium', 800, seed=2, num_envs=2, processes=2,
+                         on_progress=seen.append)
+  for key in generate.KEYS:
+    np.testing.assert_array_equal(one[key], two[key])
+  assert len(one['actions']) == 800 and seen and seen[-1] <= 800
