@@ -132,3 +132,29 @@ def test_interrupted_write_leaves_no_file(tmp_path):
   with pytest.raises(TypeError):
     data.write_hdf5(path, arrays)
   assert list(tmp_path.iterdir()) == []
+
+
+def test_ant_contact_forces_are_zeroed_when_the_data_has_none():
+  from rl_repr_trail import envs, evaluation  # pylint: disable=g-import-not-at-top
+  ant = envs.get_task('ant')
+  obs = np.ones((4, 111), np.float32)
+  obs[:, 27:] = 0.0
+  ds = data.from_arrays(obs, np.zeros((4, 8), np.float32), np.zeros(4, bool))
+  assert ds.contact_dims_all_zero(ant.contact_dims)
+  obs[1, 50] = 0.5
+  assert not data.from_arrays(obs, np.zeros((4, 8)), np.zeros(4, bool)).contact_dims_all_zero(
+      ant.contact_dims)
+  seen = []
+
+  def policy(batch):
+    seen.append(batch.copy())
+    return np.zeros((len(batch), 8), np.float32)
+
+  env = envs.make_env(ant, seed=0)
+  raw = env.reset(seed=0)[0]
+  for _ in range(30):
+    raw = env.step(np.zeros(8))[0]
+  assert np.any(raw[27:] != 0), 'gymnasium should compute real contact forces'
+  evaluation.run_episodes(policy, ant, num_episodes=1, seed=0, zero_contact_forces=True)
+  seen = np.concatenate(seen)
+  assert seen.shape[1] == 111 and not np.any(seen[:, 27:]) and np.any(seen[:, :27])
