@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from rl_repr_trail import policies
 from rl_repr_trail import trail
+from rl_repr_trail import training
 
 
 @dataclasses.dataclass
@@ -30,9 +31,12 @@ class BCConfig:
   decay_at: tuple[float, float] = (0.9, 0.95)
 
 
-def _entropy_terms(temperature: policies.Temperature, distribution) -> tuple[tf.Tensor, tf.Tensor]:
-  sample_log_prob = policies.entropy_sample_log_prob(distribution)
-  return sample_log_prob, tf.stop_gradient(temperature.alpha) * tf.reduce_mean(sample_log_prob)
+def _entropy_terms(learner, distribution, rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+  """log pi of shared-noise samples, and alpha times their global mean."""
+  noise = policies.entropy_noise(learner.seed, learner.updates, rows, learner.action_dim)
+  sample_log_prob = policies.entropy_sample_log_prob(distribution, noise)
+  return sample_log_prob, tf.stop_gradient(learner.temperature.alpha) * training.global_mean(
+      sample_log_prob)
 
 
 class LatentBC(tf.Module):
@@ -43,9 +47,11 @@ class LatentBC(tf.Module):
   """
 
   def __init__(self, embedding: trail.TrailLearner, obs_dim: int, action_dim: int,
-               config: LatentBCConfig):
+               config: LatentBCConfig, seed: int = 0):
     super().__init__(name='latent_bc')
     self.config = config
+    self.seed, self.action_dim = seed, action_dim
+    self.updates = training.sync_counter('updates')
     self.embedding = embedding
     self.decoder = embedding.decoder
     self.latent_policy = policies.GaussianLatentPolicy(obs_dim, embedding.latent_dim,
@@ -73,17 +79,19 @@ class LatentBC(tf.Module):
   def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     obs, actions, latents = batch['observations'], batch['actions'], batch['latents']
     with tf.GradientTape() as tape:
-      latent_nll = -tf.reduce_mean(self.latent_policy(obs).log_prob(latents))
+      latent_nll = -training.global_mean(self.latent_policy(obs).log_prob(latents))
       distribution = self.decoder(tf.concat([obs, latents], axis=-1))
-      action_nll = -tf.reduce_mean(self.decoder.log_prob(distribution, actions))
-      sample_log_prob, entropy_term = _entropy_terms(self.temperature, distribution)
+      action_nll = -training.global_mean(self.decoder.log_prob(distribution, actions))
+      sample_log_prob, entropy_term = _entropy_terms(self, distribution, tf.shape(obs)[0])
       loss = latent_nll + action_nll + entropy_term
     variables = self._variables
     self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     alpha_loss = self.temperature.update(sample_log_prob)
-    return {'loss': loss, 'latent_nll': latent_nll, 'action_nll': action_nll,
-            'entropy': -tf.reduce_mean(sample_log_prob), 'alpha': self.temperature.alpha,
-            'alpha_loss': alpha_loss}
+    self.updates.assign_add(1)
+    return {'loss': training.reported(loss), 'latent_nll': training.reported(latent_nll),
+            'action_nll': training.reported(action_nll),
+            'entropy': -training.reported(training.global_mean(sample_log_prob)),
+            'alpha': self.temperature.alpha, 'alpha_loss': alpha_loss}
 
   def act(self, observations: tf.Tensor) -> tf.Tensor:
     """a = mode of pi_alpha(. | s, z) with z the mean of pi_Z(s)."""
@@ -95,9 +103,11 @@ class BC(tf.Module):
   """Behavioral cloning with a tanh-Gaussian policy: the paper's BC baseline."""
 
   def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-               config: BCConfig, total_steps: int):
+               config: BCConfig, total_steps: int, seed: int = 0):
     super().__init__(name='bc')
     self.config = config
+    self.seed, self.action_dim = seed, len(action_low)
+    self.updates = training.sync_counter('updates')
     self.policy = policies.TanhGaussianPolicy(obs_dim, action_low, action_high, config.hidden)
     schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
         [int(f * total_steps) for f in config.decay_at],
@@ -110,13 +120,16 @@ class BC(tf.Module):
   def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     with tf.GradientTape() as tape:
       distribution = self.policy(batch['observations'])
-      nll = -tf.reduce_mean(self.policy.log_prob(distribution, batch['actions']))
-      sample_log_prob, entropy_term = _entropy_terms(self.temperature, distribution)
+      nll = -training.global_mean(self.policy.log_prob(distribution, batch['actions']))
+      sample_log_prob, entropy_term = _entropy_terms(self, distribution,
+                                                     tf.shape(batch['observations'])[0])
       loss = nll + entropy_term
     variables = self.policy.trainable_variables
     self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     alpha_loss = self.temperature.update(sample_log_prob)
-    return {'loss': loss, 'action_nll': nll, 'entropy': -tf.reduce_mean(sample_log_prob),
+    self.updates.assign_add(1)
+    return {'loss': training.reported(loss), 'action_nll': training.reported(nll),
+            'entropy': -training.reported(training.global_mean(sample_log_prob)),
             'alpha': self.temperature.alpha, 'alpha_loss': alpha_loss}
 
   def act(self, observations: tf.Tensor) -> tf.Tensor:

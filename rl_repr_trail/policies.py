@@ -9,6 +9,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from rl_repr_trail import networks
+from rl_repr_trail import training
 
 tfd = tfp.distributions
 tfb = tfp.bijectors
@@ -82,15 +83,24 @@ class Temperature(tf.Module):
     return tf.exp(self.log_alpha)
 
   def update(self, sample_log_prob: tf.Tensor) -> tf.Tensor:
-    """One step on -log_alpha * (log pi + target); returns that loss."""
+    """One step on -log_alpha * (log pi + target) over the global batch; returns that loss."""
     target = tf.stop_gradient(sample_log_prob + self.target_entropy)
     with tf.GradientTape() as tape:
-      loss = -self.log_alpha * tf.reduce_mean(target)
+      loss = -self.log_alpha * training.global_mean(target)
     self.optimizer.apply_gradients(zip(tape.gradient(loss, [self.log_alpha]), [self.log_alpha]))
-    return loss
+    return training.reported(loss)
 
 
-def entropy_sample_log_prob(distribution: tfd.Distribution) -> tf.Tensor:
-  """log pi(a~) of a reparametrized sample a~ ~ pi: the entropy term's estimate."""
-  _, log_prob = distribution.experimental_sample_and_log_prob()
-  return log_prob
+def entropy_sample_log_prob(distribution: tfd.Distribution, noise: tf.Tensor) -> tf.Tensor:
+  """log pi(a~) of the reparametrized sample a~ = squash(mean + std * noise): the entropy
+  term's estimate. The noise is given so that replicas can share one global draw."""
+  base = distribution.distribution
+  pre_squash = base.mean() + base.stddev() * noise
+  return base.log_prob(pre_squash) - distribution.bijector.forward_log_det_jacobian(
+      pre_squash, event_ndims=1)
+
+
+def entropy_noise(seed: int, counter: tf.Variable, rows: tf.Tensor, action_dim: int) -> tf.Tensor:
+  """Noise for entropy_sample_log_prob, keyed on (seed, counter) and shared by replicas."""
+  key = tf.stack([tf.constant(seed, tf.int64), counter * 2 + 1])
+  return training.replica_normal(rows, action_dim, key)

@@ -64,6 +64,7 @@ class RunConfig:
   checkpoint_interval: int = 10_000
   seed: int = 0
   save_dir: str | None = None
+  distribution: str = 'none'        # none, mirrored (local devices), multi_worker (TF_CONFIG).
 
   @property
   def method(self) -> str:
@@ -100,6 +101,9 @@ def validate(config: RunConfig) -> None:
   for name in positive:
     if getattr(config, name) <= 0:
       raise ConfigError(f'--{name} must be positive, got {getattr(config, name)}.')
+  if config.distribution not in training.DISTRIBUTIONS:
+    raise ConfigError(f'--distribution={config.distribution}: expected one of '
+                      f'{training.DISTRIBUTIONS}.')
   if config.expert_data is None:
     raise ConfigError('--expert_data is required: a D4RL name, a generated name or an HDF5 path.')
   if config.embed_learner != 'none' and config.offline_data is None:
@@ -238,6 +242,10 @@ def run(config: RunConfig) -> dict:
         f'({inputs.expert.num_transitions} transitions)')
   if inputs.zero_contact_forces:
     print(f'  the data has zero contact forces: the policy sees dims {task.contact_dims} as zeros')
+  strategy = training.make_strategy(config.distribution)
+  chief = training.is_chief()
+  if not chief:  # Other workers keep their checkpoints and logs apart.
+    save_dir = os.path.join(save_dir, training.worker_name())
   os.makedirs(save_dir, exist_ok=True)
   _write_json(os.path.join(save_dir, 'config.json'), dataclasses.asdict(config))
   t0 = time.time()
@@ -248,25 +256,33 @@ def run(config: RunConfig) -> dict:
   env.close()
 
   if config.embed_learner == 'none':
-    learner = downstream.BC(task.obs_dim, low, high, downstream.BCConfig(
-        learning_rate=config.downstream_learning_rate or 1e-3, hidden=config.hidden),
-        config.downstream_steps)
-    sampler = training.Sampler(inputs.expert, config.seed + 1)
+    with strategy.scope():
+      learner = downstream.BC(task.obs_dim, low, high, downstream.BCConfig(
+          learning_rate=config.downstream_learning_rate or 1e-3, hidden=config.hidden),
+          config.downstream_steps, seed=config.seed)
+      sampler = training.Sampler(inputs.expert, config.seed + 1)
   else:
-    embedding = trail.TrailLearner(task.obs_dim, low, high, trail.TrailConfig(
-        embed_dim=config.embed_dim, hidden=config.hidden, learning_rate=config.embed_learning_rate,
-        fourier_dim=config.fourier_dim if config.embed_learner == 'trail_linear' else 0),
-        seed=config.seed)
-    offline_sampler = training.Sampler(inputs.offline, config.seed)
+    with strategy.scope():
+      embedding = trail.TrailLearner(task.obs_dim, low, high, trail.TrailConfig(
+          embed_dim=config.embed_dim, hidden=config.hidden,
+          learning_rate=config.embed_learning_rate,
+          fourier_dim=config.fourier_dim if config.embed_learner == 'trail_linear' else 0),
+          seed=config.seed)
+      offline_sampler = training.Sampler(inputs.offline, config.seed)
     pretrain = _Phase('pretrain', save_dir, config.pretrain_steps, config, writer,
                       learner=embedding, sampler=offline_sampler)
-    pretrain.run(training.compile_steps(embedding.update, offline_sampler, config.batch_size))
-    learner = downstream.LatentBC(embedding, task.obs_dim, task.action_dim, downstream.LatentBCConfig(
-        learning_rate=config.downstream_learning_rate or 1e-4, hidden=config.hidden,
-        finetune_decoder=config.finetune_decoder))
-    rows = inputs.expert.transition_rows()
-    latents = learner.latents(inputs.expert.observations[rows], inputs.expert.actions[rows])
-    sampler = training.Sampler(inputs.expert, config.seed + 1, {'latents': latents})
+    pretrain.run(training.compile_steps(embedding.update, offline_sampler, config.batch_size,
+                                        strategy))
+    with strategy.scope():
+      learner = downstream.LatentBC(embedding, task.obs_dim, task.action_dim,
+                                    downstream.LatentBCConfig(
+                                        learning_rate=config.downstream_learning_rate or 1e-4,
+                                        hidden=config.hidden,
+                                        finetune_decoder=config.finetune_decoder),
+                                    seed=config.seed)
+      rows = inputs.expert.transition_rows()
+      latents = learner.latents(inputs.expert.observations[rows], inputs.expert.actions[rows])
+      sampler = training.Sampler(inputs.expert, config.seed + 1, {'latents': latents})
 
   phase = _Phase('downstream', save_dir, config.downstream_steps, config, writer,
                  learner=learner, sampler=sampler)
@@ -274,6 +290,8 @@ def run(config: RunConfig) -> dict:
   act = tf.function(learner.act, input_signature=[tf.TensorSpec([None, task.obs_dim], tf.float32)])
 
   def on_eval(step: int) -> None:
+    if not chief:
+      return
     returns = evaluation.run_episodes(lambda obs: act(obs).numpy(), task, config.eval_episodes,
                                       seed=config.seed * 1000 + step,
                                       zero_contact_forces=inputs.zero_contact_forces)
@@ -286,7 +304,10 @@ def run(config: RunConfig) -> dict:
     print(f'[eval] step {step}: return {stats["return_mean"]:.1f} '
           f'normalized score {stats["normalized_score_mean"]:.1f}', flush=True)
 
-  phase.run(training.compile_steps(learner.update, sampler, config.batch_size), on_eval)
+  phase.run(training.compile_steps(learner.update, sampler, config.batch_size, strategy),
+            on_eval)
+  if not chief:
+    return {}
   evals = evaluation.read_evals(evals_path, upto=config.downstream_steps)
   if not evals:  # A finished run asked for fewer steps than it had: evaluate it now.
     on_eval(phase.current)

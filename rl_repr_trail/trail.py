@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from rl_repr_trail import networks
 from rl_repr_trail import policies
+from rl_repr_trail import training
 
 
 @dataclasses.dataclass
@@ -38,9 +39,13 @@ def energies(phi: tf.Tensor, psi: tf.Tensor) -> tf.Tensor:
   return 2.0 * tf.matmul(phi, psi, transpose_b=True) - phi_sq - tf.transpose(psi_sq)
 
 
-def contrastive_loss(energy: tf.Tensor) -> tf.Tensor:
-  """Per-row loss -E_ii + logsumexp_j E_ij: row i's positive is column i."""
-  return tf.reduce_logsumexp(energy, axis=1) - tf.linalg.diag_part(energy)
+def contrastive_loss(energy: tf.Tensor, positives: tf.Tensor | None = None) -> tf.Tensor:
+  """Per-row loss -E_i,p(i) + logsumexp_j E_ij; p(i) = i unless `positives` says otherwise."""
+  if positives is None:
+    positive = tf.linalg.diag_part(energy)
+  else:
+    positive = tf.gather(energy, positives[:, None], axis=1, batch_dims=1)[:, 0]
+  return tf.reduce_logsumexp(energy, axis=1) - positive
 
 
 def random_fourier_features(phi_normalized: tf.Tensor, omega: tf.Tensor,
@@ -48,6 +53,13 @@ def random_fourier_features(phi_normalized: tf.Tensor, omega: tf.Tensor,
   """cos(x Omega^T / sqrt(d) + b): random features of a Gaussian kernel on x."""
   d = tf.cast(tf.shape(omega)[1], phi_normalized.dtype)
   return tf.cos(tf.matmul(phi_normalized, omega, transpose_b=True) / tf.sqrt(d) + bias)
+
+
+def _synced(initial: tf.Tensor, name: str) -> tf.Variable:
+  """A statistic that every replica computes identically and writes once."""
+  return tf.Variable(initial, trainable=False, name=name,
+                     synchronization=tf.VariableSynchronization.ON_WRITE,
+                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
 
 class TrailLearner(tf.Module):
@@ -71,15 +83,16 @@ class TrailLearner(tf.Module):
     self.optimizer = tf.keras.optimizers.Adam(config.learning_rate)
     self.optimizer.build(self.trainable_networks_variables)
     self.temperature.optimizer.build([self.temperature.log_alpha])
-    self.generator = tf.random.Generator.from_seed(seed)
+    self.seed = seed
+    self.updates = training.sync_counter('updates')
     if config.fourier_dim:
       rng = np.random.default_rng(seed)
       self.omega = tf.Variable(rng.standard_normal((config.fourier_dim, config.embed_dim)),
                                dtype=tf.float32, trainable=False, name='omega')
       self.fourier_bias = tf.Variable(rng.uniform(0, 2 * math.pi, config.fourier_dim),
                                       dtype=tf.float32, trainable=False, name='fourier_bias')
-      self.phi_mean = tf.Variable(tf.zeros([config.embed_dim]), trainable=False, name='phi_mean')
-      self.phi_var = tf.Variable(tf.ones([config.embed_dim]), trainable=False, name='phi_var')
+      self.phi_mean = _synced(tf.zeros([config.embed_dim]), 'phi_mean')
+      self.phi_var = _synced(tf.ones([config.embed_dim]), 'phi_var')
 
   @property
   def trainable_networks_variables(self) -> list[tf.Variable]:
@@ -96,38 +109,54 @@ class TrailLearner(tf.Module):
   def embed(self, observations: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
     return self.features(self.phi(tf.concat([observations, actions], axis=-1)))
 
-  def _shuffled_rows(self, batch_size: tf.Tensor) -> tf.Tensor:
-    """Row indices where each row is, with probability shuffle_prob, another random row."""
-    keep = self.generator.uniform([batch_size]) >= self.config.shuffle_prob
-    other = self.generator.uniform([batch_size], 0, batch_size, dtype=tf.int32)
+  def _shuffled_rows(self, batch_size: tf.Tensor, stream: int) -> tf.Tensor:
+    """Row indices where each row is, with probability shuffle_prob, another random row.
+
+    Stateless random ops keyed on the update count: every replica draws the same.
+    """
+    key = tf.stack([tf.constant(self.seed, tf.int64), self.updates * 2 + stream])
+    keep = tf.random.stateless_uniform([batch_size], key) >= self.config.shuffle_prob
+    other = tf.random.stateless_uniform([batch_size], key + [0, 1_000_003], 0, batch_size,
+                                        dtype=tf.int32)
     return tf.where(keep, tf.range(batch_size), other)
 
   def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """One step on this replica's rows; negatives come from the global batch."""
     obs, actions = batch['observations'], batch['actions']
-    batch_size = tf.shape(obs)[0]
-    phi_rows = self._shuffled_rows(batch_size)
-    psi_rows = self._shuffled_rows(batch_size)
+    local = tf.shape(obs)[0]
+    global_size = local * training.num_replicas()
+    own_rows = training.replica_offset(local) + tf.range(local)
+    phi_rows = tf.gather(self._shuffled_rows(global_size, 0), own_rows)
+    psi_rows = self._shuffled_rows(global_size, 1)
     with tf.GradientTape() as tape:
       phi = self.phi(tf.concat([obs, actions], axis=-1))
       psi = self.psi(batch['next_observations'])
-      energy = energies(tf.gather(phi, phi_rows), tf.gather(psi, psi_rows))
-      contrastive = tf.reduce_mean(contrastive_loss(energy))
+      energy = energies(tf.gather(training.replica_gather(phi), phi_rows),
+                        tf.gather(training.replica_gather(psi), psi_rows))
+      contrastive = training.global_mean(contrastive_loss(energy, own_rows))
       distribution = self.decoder(tf.concat([obs, self.features(phi)], axis=-1))
-      decoder_nll = -tf.reduce_mean(self.decoder.log_prob(distribution, actions))
-      sample_log_prob = policies.entropy_sample_log_prob(distribution)
-      entropy_term = tf.stop_gradient(self.temperature.alpha) * tf.reduce_mean(sample_log_prob)
+      decoder_nll = -training.global_mean(self.decoder.log_prob(distribution, actions))
+      sample_log_prob = policies.entropy_sample_log_prob(distribution, policies.entropy_noise(
+          self.seed + 1, self.updates, local, self.decoder.action_dim))
+      entropy_term = tf.stop_gradient(self.temperature.alpha) * training.global_mean(
+          sample_log_prob)
       loss = contrastive + decoder_nll + entropy_term
     variables = self.trainable_networks_variables
     self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     alpha_loss = self.temperature.update(sample_log_prob)
     if self.config.fourier_dim:
-      mean, var = tf.nn.moments(tf.stop_gradient(phi), axes=[0])
+      phi_sum = training.replica_sum(tf.reduce_sum(tf.stop_gradient(phi), axis=0))
+      phi_sq = training.replica_sum(tf.reduce_sum(tf.square(tf.stop_gradient(phi)), axis=0))
+      mean = phi_sum / tf.cast(global_size, tf.float32)
+      var = phi_sq / tf.cast(global_size, tf.float32) - tf.square(mean)
       rate = self.config.moment_rate
-      self.phi_mean.assign_add(rate * (mean - self.phi_mean))
-      self.phi_var.assign_add(rate * (var - self.phi_var))
-    accuracy = tf.reduce_mean(tf.cast(
-        tf.equal(tf.argmax(energy, axis=1, output_type=tf.int32), tf.range(batch_size)),
-        tf.float32))
-    return {'loss': loss, 'contrastive_loss': contrastive, 'contrastive_accuracy': accuracy,
-            'decoder_nll': decoder_nll, 'entropy': -tf.reduce_mean(sample_log_prob),
+      self.phi_mean.assign(self.phi_mean + rate * (mean - self.phi_mean))
+      self.phi_var.assign(self.phi_var + rate * (var - self.phi_var))
+    self.updates.assign_add(1)
+    correct = tf.equal(tf.argmax(energy, axis=1, output_type=tf.int32), own_rows)
+    return {'loss': training.reported(loss), 'contrastive_loss': training.reported(contrastive),
+            'contrastive_accuracy': training.reported(training.global_mean(
+                tf.cast(correct, tf.float32))),
+            'decoder_nll': training.reported(decoder_nll),
+            'entropy': -training.reported(training.global_mean(sample_log_prob)),
             'alpha': self.temperature.alpha, 'alpha_loss': alpha_loss}

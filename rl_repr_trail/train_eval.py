@@ -28,6 +28,7 @@ from rl_repr_trail import default_task
 from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import runner
+from rl_repr_trail import training
 
 _DEFAULTS = runner.RunConfig()
 FLAGS = flags.FLAGS
@@ -55,6 +56,9 @@ flags.DEFINE_integer('log_interval', _DEFAULTS.log_interval, 'Steps between summ
 flags.DEFINE_integer('checkpoint_interval', _DEFAULTS.checkpoint_interval,
                      'Steps between checkpoints.')
 flags.DEFINE_integer('seed', _DEFAULTS.seed, 'Random seed.')
+flags.DEFINE_enum('distribution', _DEFAULTS.distribution, training.DISTRIBUTIONS,
+                  'tf.distribute: none, mirrored (all local devices) or multi_worker '
+                  '(hosts from TF_CONFIG). The batch is global and split among replicas.')
 flags.DEFINE_string('save_dir', None, 'Run directory (default runs/TASK/METHOD/seedN).')
 
 
@@ -73,7 +77,8 @@ def config_from_flags() -> runner.RunConfig:
       downstream_learning_rate=FLAGS.downstream_learning_rate,
       finetune_decoder=FLAGS.finetune_decoder, eval_interval=FLAGS.eval_interval,
       eval_episodes=FLAGS.eval_episodes, log_interval=FLAGS.log_interval,
-      checkpoint_interval=FLAGS.checkpoint_interval, seed=FLAGS.seed, save_dir=FLAGS.save_dir)
+      checkpoint_interval=FLAGS.checkpoint_interval, seed=FLAGS.seed, save_dir=FLAGS.save_dir,
+      distribution=FLAGS.distribution)
 
 
 def run_default_task() -> None:

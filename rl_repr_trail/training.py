@@ -1,20 +1,121 @@
 """Compiled training loops: batches drawn inside the graph, many updates per call.
 
-The data live in device tensors; a `Sampler` draws a batch with a checkpointed
-random generator, and `compile_steps` wraps a learner's `update(batch)` in one
-tf.function that runs any number of steps without returning to Python.
+The data live in device tensors; a `Sampler` draws a batch with stateless random
+ops keyed on (seed, draw counter, replica), so sampling is checkpointed with the
+counter and each replica of a tf.distribute strategy draws its own rows.
+`compile_steps` wraps a learner's `update(batch)` in one tf.function that runs any
+number of steps, each replicated by the strategy, without returning to Python.
+
+Learners write their updates for the global batch: `replica_sum` and
+`replica_gather` below make a loss computed on one replica's rows equal to the
+loss of the whole global batch, with one device or many.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Callable
 
 import numpy as np
 import tensorflow as tf
 
 from rl_repr_trail import data
+from rl_repr_trail import errors
 
 Batch = dict[str, tf.Tensor]
+DISTRIBUTIONS = ('none', 'mirrored', 'multi_worker')
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+  """none: the default strategy; mirrored: all local devices; multi_worker: TF_CONFIG."""
+  if name == 'none':
+    return tf.distribute.get_strategy()
+  if name == 'mirrored':
+    return tf.distribute.MirroredStrategy()
+  if name == 'multi_worker':
+    if 'TF_CONFIG' not in os.environ:
+      raise errors.InputError('--distribution=multi_worker needs TF_CONFIG (cluster and task).')
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  raise errors.InputError(f'--distribution={name}: expected one of {DISTRIBUTIONS}.')
+
+
+def _tf_config_task() -> tuple[str, int]:
+  task = json.loads(os.environ.get('TF_CONFIG', '{}')).get('task', {})
+  return task.get('type', 'worker'), int(task.get('index', 0))
+
+
+def is_chief() -> bool:
+  """Whether this process writes the run's outputs (always, unless a TF_CONFIG worker > 0)."""
+  kind, index = _tf_config_task()
+  return kind == 'chief' or (kind == 'worker' and index == 0)
+
+
+def worker_name() -> str:
+  kind, index = _tf_config_task()
+  return f'{kind}-{index}'
+
+
+def _context() -> tf.distribute.ReplicaContext:
+  return tf.distribute.get_replica_context()
+
+
+def num_replicas() -> int:
+  return _context().num_replicas_in_sync
+
+
+def replica_sum(x: tf.Tensor) -> tf.Tensor:
+  """Sum of x over the replicas (x itself on one device)."""
+  ctx = _context()
+  return x if ctx.num_replicas_in_sync == 1 else ctx.all_reduce(tf.distribute.ReduceOp.SUM, x)
+
+
+@tf.custom_gradient
+def _dense_gradient(x: tf.Tensor):
+  """Identity whose gradient is made dense: all_gather's gradient takes no IndexedSlices."""
+  return tf.identity(x), tf.convert_to_tensor
+
+
+def replica_gather(x: tf.Tensor) -> tf.Tensor:
+  """The rows of x of every replica, in replica order (x itself on one device).
+
+  Differentiable: the gradient of each replica's rows is summed over the replicas.
+  """
+  ctx = _context()
+  return x if ctx.num_replicas_in_sync == 1 else _dense_gradient(ctx.all_gather(x, axis=0))
+
+
+def replica_offset(local_rows: tf.Tensor) -> tf.Tensor:
+  """Index of this replica's first row in the global batch."""
+  replica_id = tf.cast(_context().replica_id_in_sync_group, tf.int32)
+  return replica_id * local_rows
+
+
+def global_mean(per_row: tf.Tensor) -> tf.Tensor:
+  """Mean over the global batch of a per-row quantity of this replica's rows.
+
+  Its gradient, summed over replicas by the optimizer, is the global mean's gradient.
+  """
+  return tf.reduce_sum(per_row) / tf.cast(tf.shape(per_row)[0] * num_replicas(), per_row.dtype)
+
+
+def reported(value: tf.Tensor) -> tf.Tensor:
+  """The global value of a global_mean for logging (identical on every replica)."""
+  return replica_sum(tf.stop_gradient(value))
+
+
+def replica_normal(local_rows: tf.Tensor, dim: int, key: tf.Tensor) -> tf.Tensor:
+  """This replica's rows of standard normal noise drawn for the whole global batch, so
+  that one device and many draw the same noise for the same global row."""
+  full = tf.random.stateless_normal(tf.stack([local_rows * num_replicas(), dim]), key)
+  return full[replica_offset(local_rows):replica_offset(local_rows) + local_rows]
+
+
+def sync_counter(name: str) -> tf.Variable:
+  """An int64 counter that every replica reads and updates identically."""
+  return tf.Variable(0, dtype=tf.int64, trainable=False, name=name,
+                     synchronization=tf.VariableSynchronization.ON_WRITE,
+                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
 
 class Sampler(tf.Module):
@@ -31,15 +132,20 @@ class Sampler(tf.Module):
     if len(rows) == 0:
       raise data.DataError(f'{dataset.source}: the data holds no transition.')
     self.num_transitions = len(rows)
-    self._observations = tf.convert_to_tensor(dataset.observations)
-    self._actions = tf.convert_to_tensor(dataset.actions)
-    self._next_row = tf.convert_to_tensor(dataset.next_row)
-    self._rows = tf.convert_to_tensor(rows)
-    self._extra = {k: tf.convert_to_tensor(v) for k, v in (per_transition or {}).items()}
-    self.generator = tf.random.Generator.from_seed(seed)
+    self.seed = seed
+    with tf.init_scope():
+      self._observations = tf.convert_to_tensor(dataset.observations)
+      self._actions = tf.convert_to_tensor(dataset.actions)
+      self._next_row = tf.convert_to_tensor(dataset.next_row)
+      self._rows = tf.convert_to_tensor(rows)
+      self._extra = {k: tf.convert_to_tensor(v) for k, v in (per_transition or {}).items()}
+    self.draws = sync_counter('draws')
 
   def sample(self, batch_size: int) -> Batch:
-    i = self.generator.uniform([batch_size], 0, self.num_transitions, dtype=tf.int32)
+    replica = tf.cast(_context().replica_id_in_sync_group, tf.int64)
+    key = tf.stack([tf.constant(self.seed, tf.int64), self.draws * 1024 + replica])
+    i = tf.random.stateless_uniform([batch_size], key, 0, self.num_transitions, dtype=tf.int32)
+    self.draws.assign_add(1)
     rows = tf.gather(self._rows, i)
     batch = {'observations': tf.gather(self._observations, rows),
              'actions': tf.gather(self._actions, rows),
@@ -49,14 +155,26 @@ class Sampler(tf.Module):
 
 
 def compile_steps(update: Callable[[Batch], dict[str, tf.Tensor]], sampler: Sampler,
-                  batch_size: int) -> Callable[[int], dict[str, tf.Tensor]]:
-  """Returns f(n): n update steps on sampled batches; the metrics of the last step."""
+                  batch_size: int, strategy: tf.distribute.Strategy | None = None
+                  ) -> Callable[[int], dict[str, tf.Tensor]]:
+  """Returns f(n): n update steps on sampled global batches; the last step's metrics."""
+  strategy = strategy or tf.distribute.get_strategy()
+  replicas = strategy.num_replicas_in_sync
+  if batch_size % replicas:
+    raise errors.InputError(f'--batch_size={batch_size} must be a multiple of the '
+                            f'{replicas} replicas.')
+  local = batch_size // replicas
+
+  def step():
+    metrics = strategy.run(lambda: update(sampler.sample(local)))
+    # Metrics are global values, the same on every replica: keep the first.
+    return {k: strategy.experimental_local_results(v)[0] for k, v in metrics.items()}
 
   @tf.function(input_signature=[tf.TensorSpec([], tf.int32)])
   def run(num_steps):
-    metrics = update(sampler.sample(batch_size))
+    metrics = step()
     for _ in tf.range(num_steps - 1):
-      metrics = update(sampler.sample(batch_size))
+      metrics = step()
     return metrics
 
   return run
