@@ -64,7 +64,9 @@ def main(argv):
   low, high = -np.ones(ACTION_DIM), np.ones(ACTION_DIM)
   dataset = synthetic_dataset(FLAGS.transitions)
   raw_gb = (dataset.observations.nbytes + dataset.actions.nbytes) / 2 ** 30
+  expert = dataset.first_transitions(10_000)
   sampler = training.Sampler(dataset, 0)
+  del dataset  # As in train_eval: the sampler's tensors are the only copy.
   rows = {}
   wanted = lambda name: not FLAGS.only or name in FLAGS.only
 
@@ -81,13 +83,12 @@ def main(argv):
     bench('trail_linear', linear.update, sampler)
   if wanted('latent_bc'):
     latent_bc = downstream.LatentBC(ebm, OBS_DIM, ACTION_DIM, downstream.LatentBCConfig())
-    expert = dataset.first_transitions(10_000)
     r = expert.transition_rows()
     latents = latent_bc.latents(expert.observations[r], expert.actions[r])
     bench('latent_bc', latent_bc.update, training.Sampler(expert, 1, {'latents': latents}))
   if wanted('bc'):
     bc = downstream.BC(OBS_DIM, low, high, downstream.BCConfig(), 200_000)
-    bench('bc', bc.update, training.Sampler(dataset.first_transitions(10_000), 2))
+    bench('bc', bc.update, training.Sampler(expert, 2))
   print()
   print(f'| update step | steps/s (median of {FLAGS.repeats} x {FLAGS.steps}) |')
   print('|---|---|')

@@ -9,6 +9,7 @@ vectorised data collection without building a TensorFlow graph.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -105,3 +106,12 @@ def load_bundled(task_name: str, level: str) -> MlpPolicy:
         f'Bundled: {available_policies() or "none"}. Train one with '
         f'`python -m rl_repr_trail.collect train_expert --env={task_name}`.')
   return MlpPolicy.load(path)
+
+
+def bundled_digest(task_name: str, level: str) -> str:
+  """Short hash of a bundled policy file: generated data is cached under it."""
+  path = bundled_policy_path(task_name, level)
+  if not os.path.exists(path):
+    load_bundled(task_name, level)  # Raises the error that lists what is bundled.
+  with open(path, 'rb') as f:
+    return hashlib.sha1(f.read()).hexdigest()[:8]

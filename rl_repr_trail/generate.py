@@ -107,8 +107,13 @@ def parse_name(name: str) -> tuple[envs.Task, str, int | None]:
 
 
 def dataset_path(task: envs.Task, kind: str, rows: int | None, seed: int) -> str:
+  """The cache file; it names the bundled policies it comes from, so that data made
+  with an earlier policy is never taken for data of the current one."""
   size = 'all' if rows is None else str(rows)
-  return os.path.join(data_dir(), f'{task.name}-{kind}-{size}-seed{seed}-v{VERSION}.hdf5')
+  levels = {'random': (), 'medium': ('medium',), 'expert': ('expert',),
+            'medium-expert': ('medium', 'expert'), 'medium-replay': ('medium',)}[kind]
+  digest = ''.join(f'-{experts.bundled_digest(task.name, lvl)}' for lvl in levels)
+  return os.path.join(data_dir(), f'{task.name}-{kind}-{size}-seed{seed}-v{VERSION}{digest}.hdf5')
 
 
 def _policy_file(task: envs.Task, level: str | None) -> str:

@@ -269,6 +269,7 @@ def run(config: RunConfig) -> dict:
           fourier_dim=config.fourier_dim if config.embed_learner == 'trail_linear' else 0),
           seed=config.seed)
       offline_sampler = training.Sampler(inputs.offline, config.seed)
+    inputs.offline = None  # The sampler holds the data as tensors: free the numpy copy.
     pretrain = _Phase('pretrain', save_dir, config.pretrain_steps, config, writer,
                       learner=embedding, sampler=offline_sampler)
     pretrain.run(training.compile_steps(embedding.update, offline_sampler, config.batch_size,

@@ -116,3 +116,16 @@ def test_contents_do_not_depend_on_the_number_of_processes(monkeypatch):
   for key in generate.KEYS:
     np.testing.assert_array_equal(one[key], two[key])
   assert len(one['actions']) == 800 and seen and seen[-1] <= 800
+
+
+def test_cached_files_are_tied_to_the_policy_that_made_them(tmp_path, monkeypatch):
+  from rl_repr_trail import experts  # pylint: disable=g-import-not-at-top
+  task = envs.get_task('hopper')
+  before = generate.dataset_path(task, 'medium', 100, 0)
+  policy = experts.load_bundled('hopper', 'medium')
+  policy.biases[-1] = policy.biases[-1] + 0.01
+  monkeypatch.setattr(experts, 'POLICY_DIR', str(tmp_path))
+  policy.save(experts.bundled_policy_path('hopper', 'medium'))
+  after = generate.dataset_path(task, 'medium', 100, 0)
+  assert before != after and os.path.basename(after).startswith('hopper-medium-100-seed0-v')
+  assert generate.dataset_path(task, 'random', 100, 0).endswith(f'-v{generate.VERSION}.hdf5')
