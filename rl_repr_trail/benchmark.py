@@ -4,17 +4,19 @@ dims, 8 actions, batch 256, 256-unit MLPs, d = 256), on synthetic data in memory
   python -m rl_repr_trail.benchmark [--transitions=1000000] [--steps=200]
 
 Each figure is the median of --repeats timed calls of --steps compiled steps,
-after one warm-up call. Peak memory is the process's maximum resident size.
+after one warm-up call. The data go through the same path as train_eval (a D4RL-format
+file read by data.load); memory is the process's resident size (VmRSS, VmHWM).
 """
 
 import os
-import resource
+import tempfile
 import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
+import h5py
 import numpy as np
 
 from rl_repr_trail import data
@@ -33,15 +35,36 @@ flags.DEFINE_list('only', [], 'Benchmark only these learners (trail_ebm, trail_l
 OBS_DIM, ACTION_DIM, EPISODE = 111, 8, 1000
 
 
-def synthetic_dataset(transitions: int, seed: int = 0) -> data.Dataset:
-  """Ant-shaped rows in 1,000-step timed-out episodes."""
+def write_synthetic_file(path: str, transitions: int, seed: int = 0) -> float:
+  """Writes ant-shaped D4RL-format data (1,000-step timed-out episodes) chunk by chunk,
+  so that making it does not count in the memory of loading it. Returns its GiB."""
   rng = np.random.default_rng(seed)
-  observations = rng.standard_normal((transitions, OBS_DIM), dtype=np.float32)
-  actions = rng.uniform(-1, 1, (transitions, ACTION_DIM)).astype(np.float32)
-  timeouts = np.zeros(transitions, bool)
-  timeouts[EPISODE - 1::EPISODE] = True
-  return data.from_arrays(observations, actions, np.zeros(transitions, bool), timeouts,
-                          source='synthetic')
+  chunk = EPISODE * 50
+  with h5py.File(path, 'w') as f:
+    obs = f.create_dataset('observations', (transitions, OBS_DIM), np.float32)
+    nxt = f.create_dataset('next_observations', (transitions, OBS_DIM), np.float32)
+    act = f.create_dataset('actions', (transitions, ACTION_DIM), np.float32)
+    f.create_dataset('rewards', data=np.zeros(transitions, np.float32))
+    f.create_dataset('terminals', data=np.zeros(transitions, bool))
+    timeouts = np.zeros(transitions, bool)
+    timeouts[EPISODE - 1::EPISODE] = True
+    f.create_dataset('timeouts', data=timeouts)
+    for start in range(0, transitions, chunk):
+      n = min(chunk, transitions - start)
+      block = rng.standard_normal((n + 1, OBS_DIM), dtype=np.float32)
+      obs[start:start + n] = block[:n]
+      nxt[start:start + n] = block[1:]
+      act[start:start + n] = rng.uniform(-1, 1, (n, ACTION_DIM))
+    return sum(f[k].size * f[k].dtype.itemsize for k in f) / 2 ** 30
+
+
+def memory_gb(field: str) -> float:
+  """VmRSS (now) or VmHWM (peak) of this process, in GiB."""
+  with open('/proc/self/status') as f:
+    for line in f:
+      if line.startswith(field + ':'):
+        return int(line.split()[1]) / 2 ** 20
+  return float('nan')
 
 
 def steps_per_second(run, steps: int, repeats: int) -> float:
@@ -55,18 +78,18 @@ def steps_per_second(run, steps: int, repeats: int) -> float:
   return float(np.median(rates))
 
 
-def peak_memory_gb() -> float:
-  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-
-
 def main(argv):
   del argv
   low, high = -np.ones(ACTION_DIM), np.ones(ACTION_DIM)
-  dataset = synthetic_dataset(FLAGS.transitions)
-  raw_gb = (dataset.observations.nbytes + dataset.actions.nbytes) / 2 ** 30
-  expert = dataset.first_transitions(10_000)
-  sampler = training.Sampler(dataset, 0)
-  del dataset  # As in train_eval: the sampler's tensors are the only copy.
+  with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, 'ant-synthetic.hdf5')
+    raw_gb = write_synthetic_file(path, FLAGS.transitions)
+    before_gb = memory_gb('VmRSS')
+    dataset = data.load(path)  # The same path as train_eval: streamed, then shared with TF.
+    expert = dataset.first_transitions(10_000)
+    sampler = training.Sampler(dataset, 0)
+    del dataset
+  loaded_gb = memory_gb('VmRSS')
   rows = {}
   wanted = lambda name: not FLAGS.only or name in FLAGS.only
 
@@ -94,9 +117,11 @@ def main(argv):
   print('|---|---|')
   for name, rate in rows.items():
     print(f'| {name} | {rate:.1f} |')
-  print(f'\npeak memory {peak_memory_gb():.2f} GB; raw arrays ({FLAGS.transitions} transitions) '
-        f'{raw_gb:.2f} GB; ratio {peak_memory_gb() / raw_gb:.2f}')
-
+  peak_gb = memory_gb('VmHWM')
+  print(f'\nfile arrays {raw_gb:.2f} GiB ({FLAGS.transitions} ant transitions with '
+        f'next_observations); process {before_gb:.2f} GiB before loading, {loaded_gb:.2f} GiB '
+        f'after; peak {peak_gb:.2f} GiB = {peak_gb / raw_gb:.2f}x the file arrays; the data '
+        f'added at most {(peak_gb - before_gb) / raw_gb:.2f}x')
 
 if __name__ == '__main__':
   app.run(main)

@@ -98,34 +98,63 @@ class Dataset:
     return dims is not None and not np.any(self.observations[:, dims[0]:dims[1]])
 
 
+def aligned_empty(shape: tuple[int, ...], dtype=np.float32, alignment: int = 64) -> np.ndarray:
+  """An uninitialised C-contiguous array whose data start on an `alignment`-byte boundary.
+
+  TensorFlow can then take the array as a tensor without copying it (DLPack).
+  """
+  size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+  buffer = np.empty(size + alignment, np.uint8)
+  offset = (-buffer.ctypes.data) % alignment
+  return buffer[offset:offset + size].view(dtype).reshape(shape)
+
+
+def _structure(terminals: np.ndarray, timeouts: np.ndarray, mismatch: np.ndarray | None):
+  """next_row, episode_end and the rows whose next observation is stored apart.
+
+  `mismatch[r]` says that next_observations[r] differs from observations[r+1]; None
+  when the file has no next_observations. Terminal rows, the last row of the file
+  and mismatched rows take their next observation from next_observations (appended
+  to the observation table) or, without it, are no transition. The last step of a
+  timed-out episode is no transition, as in D4RL.
+  """
+  rows = len(terminals)
+  next_row = np.arange(1, rows + 1, dtype=np.int32)
+  elsewhere = terminals.copy()
+  if rows:
+    elsewhere[-1] = True
+  extra_rows = np.zeros([0], np.int64)
+  if mismatch is not None:
+    elsewhere |= mismatch
+    elsewhere &= ~timeouts
+    extra_rows = np.flatnonzero(elsewhere)
+    next_row[extra_rows] = rows + np.arange(len(extra_rows), dtype=np.int32)
+  else:
+    next_row[elsewhere] = -1
+  next_row[timeouts] = -1
+  # Windows stop wherever the next observation is not the following row.
+  return next_row, terminals | timeouts | elsewhere, extra_rows
+
+
 def from_arrays(observations: np.ndarray, actions: np.ndarray, terminals: np.ndarray,
                 timeouts: np.ndarray | None = None,
                 next_observations: np.ndarray | None = None, source: str = '') -> Dataset:
-  """Builds a Dataset from D4RL arrays, following D4RL's episode conventions."""
+  """Builds a Dataset from D4RL arrays in memory, following D4RL's episode conventions."""
   rows = len(actions)
   observations = np.asarray(observations, np.float32)
   terminals = np.asarray(terminals, bool)
   timeouts = np.zeros(rows, bool) if timeouts is None else np.asarray(timeouts, bool)
-  next_row = np.arange(1, rows + 1, dtype=np.int32)
-  # Rows whose next observation is not the following row: terminal rows, the last
-  # row of an unfinished file, and rows whose next_observations say otherwise.
-  elsewhere = terminals.copy()
-  if rows:
-    elsewhere[-1] = True
-  extra = np.zeros((0, observations.shape[1]), np.float32)
+  mismatch = None
   if next_observations is not None:
     next_observations = np.asarray(next_observations, np.float32)
-    elsewhere[:-1] |= np.any(next_observations[:-1] != observations[1:], axis=1)
-    elsewhere &= ~timeouts
-    extra = next_observations[elsewhere]
-    next_row[elsewhere] = rows + np.arange(len(extra), dtype=np.int32)
-  else:
-    next_row[elsewhere] = -1  # The true next observation is not in the file.
-  next_row[timeouts] = -1  # The last step of a timed-out episode is no transition.
-  obs = np.concatenate([observations, extra]) if len(extra) else observations
-  # Windows stop wherever the next observation is not the following row.
-  return Dataset(obs, np.asarray(actions, np.float32), next_row,
-                 terminals | timeouts | elsewhere, source)
+    mismatch = np.zeros(rows, bool)
+    mismatch[:-1] = np.any(next_observations[:-1] != observations[1:], axis=1)
+  next_row, episode_end, extra_rows = _structure(terminals, timeouts, mismatch)
+  table = aligned_empty((rows + len(extra_rows), observations.shape[1]))
+  table[:rows] = observations
+  if len(extra_rows):
+    table[rows:] = next_observations[extra_rows]
+  return Dataset(table, np.asarray(actions, np.float32), next_row, episode_end, source)
 
 
 def d4rl_dataset_dir() -> str:
@@ -163,40 +192,86 @@ def resolve_path(name_or_path: str) -> str:
   return path
 
 
-def read_hdf5(path: str, max_rows: int | None = None) -> dict[str, np.ndarray]:
-  """Reads the arrays of a D4RL-format file, checking keys, lengths and values."""
+_CHUNK_ROWS = 65_536  # Rows per read when a file is streamed.
+
+
+def _open(path: str) -> h5py.File:
   try:
     f = h5py.File(path, 'r')
   except OSError as e:
     raise DataError(f'{path} is not a readable HDF5 file: {e}') from None
-  with f:
-    missing = [k for k in REQUIRED_KEYS if k not in f]
-    if missing:
-      raise DataError(f'{path} lacks the key(s) {missing}; a D4RL-format file needs '
-                      f'{list(REQUIRED_KEYS)} (and usually timeouts). Found: {sorted(f.keys())}.')
+  missing = [k for k in REQUIRED_KEYS if k not in f]
+  if missing:
+    found = sorted(f.keys())
+    f.close()
+    raise DataError(f'{path} lacks the key(s) {missing}; a D4RL-format file needs '
+                    f'{list(REQUIRED_KEYS)} (and usually timeouts). Found: {found}.')
+  rows = len(f['actions'])
+  problem = None
+  for key in ('observations', 'actions', 'rewards', 'terminals', 'timeouts', 'next_observations'):
+    if key not in f:
+      continue
+    if len(f[key]) != rows:
+      problem = f'{path}: key {key!r} has {len(f[key])} rows, actions has {rows}.'
+    elif key in ('observations', 'actions', 'next_observations') and f[key].ndim != 2:
+      problem = f'{path}: key {key!r} should be 2-D [rows, dim], has shape {f[key].shape}.'
+    if problem:
+      f.close()
+      raise DataError(problem)
+  return f
+
+
+def _check_finite(path: str, key: str, values: np.ndarray, first_row: int = 0) -> None:
+  if values.dtype.kind == 'f' and not np.all(np.isfinite(values)):
+    bad = int(np.flatnonzero(~np.all(np.isfinite(values.reshape(len(values), -1)), axis=1))[0])
+    raise DataError(f'{path}: key {key!r} holds NaN or inf (first at row {first_row + bad}).')
+
+
+def read_hdf5(path: str) -> dict[str, np.ndarray]:
+  """Reads every array of a D4RL-format file, checking keys, lengths and values."""
+  with _open(path) as f:
     keys = [k for k in ('observations', 'actions', 'rewards', 'terminals', 'timeouts',
                         'next_observations') if k in f]
-    arrays = {k: f[k][:max_rows] for k in keys}
-  rows = len(arrays['actions'])
+    arrays = {k: f[k][:] for k in keys}
   for key, value in arrays.items():
-    if len(value) != rows:
-      raise DataError(f'{path}: key {key!r} has {len(value)} rows, actions has {rows}.')
-    if value.dtype.kind == 'f' and not np.all(np.isfinite(value)):
-      bad = int(np.flatnonzero(~np.all(np.isfinite(value.reshape(rows, -1)), axis=1))[0])
-      raise DataError(f'{path}: key {key!r} holds NaN or inf (first at row {bad}).')
-  for key in ('observations', 'actions', 'next_observations'):
-    if key in arrays and arrays[key].ndim != 2:
-      raise DataError(f'{path}: key {key!r} should be 2-D [rows, dim], has shape '
-                      f'{arrays[key].shape}.')
+    _check_finite(path, key, value)
   return arrays
 
 
 def load(name_or_path: str) -> Dataset:
-  """Loads a D4RL-format file by path or D4RL name."""
+  """Loads a D4RL-format file by path or D4RL name, streaming it in chunks.
+
+  Only the observation table, actions and flags are kept; next_observations is
+  compared chunk by chunk, so the peak memory stays near the kept arrays.
+  """
   path = resolve_path(name_or_path)
-  arrays = read_hdf5(path)
-  return from_arrays(arrays['observations'], arrays['actions'], arrays['terminals'],
-                     arrays.get('timeouts'), arrays.get('next_observations'), source=path)
+  with _open(path) as f:
+    rows = len(f['actions'])
+    obs_data, has_next = f['observations'], 'next_observations' in f
+    terminals = f['terminals'][:].astype(bool)
+    timeouts = f['timeouts'][:].astype(bool) if 'timeouts' in f else np.zeros(rows, bool)
+    actions = f['actions'][:].astype(np.float32)
+    _check_finite(path, 'actions', actions)
+    mismatch = np.zeros(rows, bool) if has_next else None
+    for start in range(0, rows, _CHUNK_ROWS):
+      stop = min(start + _CHUNK_ROWS, rows)
+      chunk = obs_data[start:min(stop + 1, rows)].astype(np.float32)
+      _check_finite(path, 'observations', chunk, start)
+      if has_next:
+        following = f['next_observations'][start:stop].astype(np.float32)
+        _check_finite(path, 'next_observations', following, start)
+        n = len(chunk) - 1  # Rows of this chunk that have a following row.
+        mismatch[start:start + n] = np.any(following[:n] != chunk[1:], axis=1)
+    next_row, episode_end, extra_rows = _structure(terminals, timeouts, mismatch)
+    table = aligned_empty((rows + len(extra_rows), obs_data.shape[1]))
+    if obs_data.dtype == np.float32:
+      obs_data.read_direct(table, dest_sel=np.s_[:rows])
+    else:
+      for start in range(0, rows, _CHUNK_ROWS):
+        table[start:start + _CHUNK_ROWS] = obs_data[start:min(start + _CHUNK_ROWS, rows)]
+    if len(extra_rows):
+      table[rows:] = f['next_observations'][extra_rows]
+  return Dataset(table, actions, next_row, episode_end, path)
 
 
 def read_metadata(path: str) -> dict[str, object]:
@@ -224,7 +299,7 @@ def write_hdf5(path: str, arrays: dict[str, np.ndarray], metadata: dict | None =
   try:
     with h5py.File(tmp, 'w') as f:
       for key, value in arrays.items():
-        f.create_dataset(key, data=value, compression='gzip' if value.size > 1_000_000 else None)
+        f.create_dataset(key, data=value)
       for key, value in (metadata or {}).items():
         if isinstance(value, (dict, list, tuple)):
           value = json.dumps(value)

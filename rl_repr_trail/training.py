@@ -118,6 +118,14 @@ def sync_counter(name: str) -> tf.Variable:
                      aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
 
+def _as_tensor(array: np.ndarray) -> tf.Tensor:
+  """A tensor of `array`, sharing its memory when TensorFlow allows (C-contiguous and
+  64-byte aligned, as data.load makes the observation table), else a copy."""
+  if array.flags.c_contiguous and array.ctypes.data % 64 == 0 and array.size:
+    return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+  return tf.convert_to_tensor(array)
+
+
 class Sampler(tf.Module):
   """Uniform batches of transitions (s, a, s') of a Dataset.
 
@@ -134,8 +142,8 @@ class Sampler(tf.Module):
     self.num_transitions = len(rows)
     self.seed = seed
     with tf.init_scope():
-      self._observations = tf.convert_to_tensor(dataset.observations)
-      self._actions = tf.convert_to_tensor(dataset.actions)
+      self._observations = _as_tensor(dataset.observations)
+      self._actions = _as_tensor(dataset.actions)
       self._next_row = tf.convert_to_tensor(dataset.next_row)
       self._rows = tf.convert_to_tensor(rows)
       self._extra = {k: tf.convert_to_tensor(v) for k, v in (per_transition or {}).items()}

@@ -158,3 +158,20 @@ def test_ant_contact_forces_are_zeroed_when_the_data_has_none():
   evaluation.run_episodes(policy, ant, num_episodes=1, seed=0, zero_contact_forces=True)
   seen = np.concatenate(seen)
   assert seen.shape[1] == 111 and not np.any(seen[:, 27:]) and np.any(seen[:, :27])
+
+
+@pytest.mark.parametrize('with_next', [True, False])
+def test_streamed_load_equals_in_memory_build(tmp_path, monkeypatch, with_next):
+  monkeypatch.setattr(data, '_CHUNK_ROWS', 3)  # Chunk edges fall inside episodes.
+  arrays = _episodes([4, 3, 5, 2], ['terminal', 'timeout', None, None], with_next=with_next)
+  if with_next:  # A cut between two concatenated parts, as in medium-expert files.
+    arrays['next_observations'][8] += 100.0
+  path = str(tmp_path / 'x.hdf5')
+  data.write_hdf5(path, arrays)
+  streamed, built = data.load(path), data.from_arrays(**arrays)
+  np.testing.assert_array_equal(streamed.observations, built.observations)
+  np.testing.assert_array_equal(streamed.next_row, built.next_row)
+  np.testing.assert_array_equal(streamed.episode_end, built.episode_end)
+  assert streamed.observations.ctypes.data % 64 == 0
+  if with_next:
+    assert streamed.episode_end[8] and streamed.next_row[8] >= 14
