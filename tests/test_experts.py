@@ -1,5 +1,7 @@
 """Policy files: SAC export, the bundled experts, and their loader."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -61,3 +63,21 @@ def test_bundled_policy_is_trained(task_name, level):
   # A uniform random policy scores about 1 (hopper); a trained medium policy far more.
   floor = envs.normalized_score(task, random_returns.mean()) + 10.0
   assert envs.normalized_score(task, returns[0]) > floor, (returns, random_returns)
+
+
+def test_pick_policies_takes_best_as_expert_and_a_third_before_it_as_medium(tmp_path):
+  snapshots = tmp_path / 'snapshots'
+  snapshots.mkdir()
+  returns = {10: 100.0, 20: 900.0, 30: 1200.0, 40: 3000.0, 50: 2500.0, 60: 950.0}
+  with open(tmp_path / 'evals.jsonl', 'w') as f:
+    for step, ret in returns.items():
+      f.write(json.dumps({'step': step, 'return_mean': ret}) + '\n')
+      experts.MlpPolicy([np.zeros((2, 2))], [np.zeros(2)], -np.ones(1), np.ones(1),
+                        {'step': step}).save(str(snapshots / f'step_{step:09d}.npz'))
+  picked = sac.pick_policies(str(tmp_path))
+  assert picked['expert'].metadata['step'] == 40
+  # A third of 3000 is 1000: 900 (step 20) is closest among steps before 40; the later
+  # snapshot at 950 does not count.
+  assert picked['medium'].metadata['step'] == 20
+  with pytest.raises(FileNotFoundError, match='No evaluated snapshots'):
+    sac.pick_policies(str(tmp_path / 'empty'))
