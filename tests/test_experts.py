@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from rl_repr_trail import data
 from rl_repr_trail import envs
 from rl_repr_trail import evaluation
 from rl_repr_trail import experts
@@ -81,3 +82,27 @@ def test_pick_policies_takes_best_as_expert_and_a_third_before_it_as_medium(tmp_
   assert picked['medium'].metadata['step'] == 20
   with pytest.raises(FileNotFoundError, match='No evaluated snapshots'):
     sac.pick_policies(str(tmp_path / 'empty'))
+
+
+def test_sac_training_resumes_with_its_replay(tmp_path, capsys):
+  task = envs.get_task('hopper')
+  config = sac.SacConfig(total_steps=400, initial_random_steps=150, batch_size=32,
+                         hidden=(16, 16), eval_every=200, eval_episodes=1)
+  sac.train(task, str(tmp_path), config)
+  config.total_steps = 600
+  sac.train(task, str(tmp_path), config)
+  assert 'Resuming SAC on hopper from step 400.' in capsys.readouterr().out
+  evals = evaluation.read_evals(str(tmp_path / 'evals.jsonl'))
+  assert [e['step'] for e in evals] == [200, 400, 600]
+  replay = sac.load_replay(str(tmp_path), 600)
+  assert len(replay['rewards']) == 600
+  # Within an episode each next observation is the following row's observation, but at
+  # the resume (row 399) the environment was reset: readers must see an episode end there.
+  cont = ~(replay['terminals'] | replay['timeouts'])[:-1]
+  cont[399] = False
+  np.testing.assert_array_equal(replay['next_observations'][:-1][cont],
+                                replay['observations'][1:][cont])
+  dataset = data.from_arrays(replay['observations'], replay['actions'], replay['terminals'],
+                             replay['timeouts'], replay['next_observations'])
+  assert dataset.episode_end[399] and 399 not in dataset.window_starts(2)
+  assert (tmp_path / 'snapshots' / 'step_000000600.npz').exists()
