@@ -224,6 +224,8 @@ class _Phase:
         on_eval(step)
       if step % config.checkpoint_interval == 0 or done:
         self.manager.save(checkpoint_number=step)
+      if step == last_step:  # Time spent evaluating or saving is not training time.
+        last_time = time.time()
     self.writer.flush()
 
 
