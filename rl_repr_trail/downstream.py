@@ -1,7 +1,7 @@
 """Downstream imitation of expert data: latent BC on TRAIL's latent actions, and plain BC.
 
-Both learners have `update(batch)` returning scalar metrics and `act(observations)`
-returning deterministic actions; both add the entropy term with a learned
+Both learners have `update(batch)` returning scalar metrics, `act(observations)`
+returning deterministic actions and `actor(obs_dim)`, the compiled numpy policy; both add the entropy term with a learned
 temperature (target entropy -|A|) to the policy's negative log-likelihood.
 """
 
@@ -29,6 +29,12 @@ class BCConfig:
   hidden: tuple[int, ...] = (256, 256)
   # The rate drops 10x at these fractions of the run (180k and 190k of 200k steps).
   decay_at: tuple[float, float] = (0.9, 0.95)
+
+
+def compiled_actor(act, obs_dim: int):
+  """A numpy policy over batches of observations from a learner's `act`, traced once."""
+  act = tf.function(act, input_signature=[tf.TensorSpec([None, obs_dim], tf.float32)])
+  return lambda observations: act(observations).numpy()
 
 
 def _entropy_terms(learner, distribution, rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -98,6 +104,9 @@ class LatentBC(tf.Module):
     latents = self.latent_policy(observations).mean()
     return self.decoder.mode(tf.concat([observations, latents], axis=-1))
 
+  def actor(self, obs_dim: int):
+    return compiled_actor(self.act, obs_dim)
+
 
 class BC(tf.Module):
   """Behavioral cloning with a tanh-Gaussian policy: the paper's BC baseline."""
@@ -134,4 +143,7 @@ class BC(tf.Module):
 
   def act(self, observations: tf.Tensor) -> tf.Tensor:
     return self.policy.mode(observations)
+
+  def actor(self, obs_dim: int):
+    return compiled_actor(self.act, obs_dim)
 

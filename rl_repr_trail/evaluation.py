@@ -10,7 +10,8 @@ import numpy as np
 
 from rl_repr_trail import envs
 
-# A policy maps a batch of observations [B, obs_dim] to actions [B, action_dim].
+# A policy maps a batch of observations [B, obs_dim] to actions [B, action_dim]. One with
+# a `reset()` method (a skill actor that holds z) has it called at each episode start.
 Policy = Callable[[np.ndarray], np.ndarray]
 
 
@@ -25,6 +26,8 @@ def run_episodes(policy: Policy, task: envs.Task, num_episodes: int, seed: int,
   returns = np.zeros(num_episodes)
   for episode in range(num_episodes):
     obs, _ = env.reset(seed=seed + episode)
+    if hasattr(policy, 'reset'):
+      policy.reset()
     done = False
     while not done:
       obs = obs.astype(np.float32)

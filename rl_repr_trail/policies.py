@@ -53,10 +53,18 @@ class TanhGaussianPolicy(tf.keras.Model):
     return distribution.bijector.forward(distribution.distribution.mean())
 
 
+LOG_VAR_MIN, LOG_VAR_MAX = -20.0, 4.0
+
+
+def diag_gaussian(params: tf.Tensor) -> tfd.Distribution:
+  """A diagonal Gaussian from [..., 2k] network outputs: k means, then k log-variances."""
+  mean, log_var = tf.split(params, 2, axis=-1)
+  log_var = tf.clip_by_value(log_var, LOG_VAR_MIN, LOG_VAR_MAX)
+  return tfd.MultivariateNormalDiag(mean, tf.exp(0.5 * log_var))
+
+
 class GaussianLatentPolicy(tf.keras.Model):
   """pi_Z(z | s): a diagonal Gaussian whose mean and log-variance come from an MLP."""
-
-  LOG_VAR_MIN, LOG_VAR_MAX = -20.0, 4.0
 
   def __init__(self, obs_dim: int, latent_dim: int, hidden: Sequence[int] = (256, 256),
                name: str = 'latent_policy'):
@@ -64,9 +72,7 @@ class GaussianLatentPolicy(tf.keras.Model):
     self.trunk = networks.mlp(obs_dim, hidden, 2 * latent_dim, name=f'{name}_mlp')
 
   def call(self, observations: tf.Tensor) -> tfd.Distribution:
-    mean, log_var = tf.split(self.trunk(observations), 2, axis=-1)
-    log_var = tf.clip_by_value(log_var, self.LOG_VAR_MIN, self.LOG_VAR_MAX)
-    return tfd.MultivariateNormalDiag(mean, tf.exp(0.5 * log_var))
+    return diag_gaussian(self.trunk(observations))
 
 
 class Temperature(tf.Module):

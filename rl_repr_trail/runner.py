@@ -23,16 +23,19 @@ from rl_repr_trail import errors
 from rl_repr_trail import evaluation
 from rl_repr_trail import generate
 from rl_repr_trail import progress
+from rl_repr_trail import skills
 from rl_repr_trail import trail
 from rl_repr_trail import training
 
-EMBED_LEARNERS = ('trail_ebm', 'trail_linear', 'none')
+EMBED_LEARNERS = ('trail_ebm', 'trail_linear', *skills.VARIANTS, 'none')
 DOWNSTREAM = ('latent_bc', 'bc')
 METHOD_NAMES = {('trail_ebm', 'latent_bc'): 'TRAIL EBM', ('trail_linear', 'latent_bc'): 'TRAIL linear',
-                ('none', 'bc'): 'BC'}
+                ('opal', 'latent_bc'): 'OPAL', ('spirl', 'latent_bc'): 'SPiRL',
+                ('skild', 'latent_bc'): 'SkiLD', ('none', 'bc'): 'BC'}
 # Fields that define what a run directory holds; a rerun must agree on them.
 _IDENTITY = ('task', 'embed_learner', 'downstream', 'offline_data', 'expert_data', 'expert_size',
-             'embed_dim', 'fourier_dim', 'hidden', 'batch_size', 'seed', 'finetune_decoder')
+             'embed_dim', 'fourier_dim', 'hidden', 'batch_size', 'seed', 'finetune_decoder',
+             'window', 'skill_dim')
 
 
 class ConfigError(errors.InputError):
@@ -51,11 +54,13 @@ class RunConfig:
   expert_size: int = 10_000
   embed_dim: int = 256
   fourier_dim: int = 256
+  window: int = 10                  # t of the skill learners (OPAL, SPiRL, SkiLD).
+  skill_dim: int = 8                # Width of the skill learners' z.
   hidden: tuple[int, ...] = (256, 256)
   pretrain_steps: int = 200_000
   downstream_steps: int = 1_000_000
   batch_size: int = 256
-  embed_learning_rate: float = 3e-4
+  embed_learning_rate: float | None = None  # None: 3e-4 for TRAIL, 1e-4 for skill learners.
   downstream_learning_rate: float | None = None  # None: 1e-4 for latent BC, 1e-3 for BC.
   finetune_decoder: bool = True
   eval_interval: int = 10_000
@@ -91,13 +96,15 @@ def validate(config: RunConfig) -> None:
   if (config.embed_learner, config.downstream) not in METHOD_NAMES:
     raise ConfigError(
         f'--embed_learner={config.embed_learner} with --downstream={config.downstream} is not a '
-        'method: latent_bc needs a TRAIL embedding, bc runs with --embed_learner=none.')
+        'method: latent_bc needs an embedding learner, bc runs with --embed_learner=none.')
   positive = ['expert_size', 'embed_dim', 'downstream_steps', 'batch_size', 'eval_interval',
               'eval_episodes', 'log_interval', 'checkpoint_interval']
   if config.embed_learner != 'none':
     positive.append('pretrain_steps')
   if config.embed_learner == 'trail_linear':
     positive.append('fourier_dim')
+  if config.embed_learner in skills.VARIANTS:
+    positive += ['window', 'skill_dim']
   for name in positive:
     if getattr(config, name) <= 0:
       raise ConfigError(f'--{name} must be positive, got {getattr(config, name)}.')
@@ -157,7 +164,9 @@ def _check_run_dir(save_dir: str, config: RunConfig) -> None:
   if os.path.exists(path):
     with open(path) as f:
       saved = json.load(f)
-    theirs = {k: saved.get(k) for k in _IDENTITY}
+    # Fields added since the run was made read as their defaults.
+    defaults = json.loads(json.dumps(dataclasses.asdict(RunConfig())))
+    theirs = {k: saved.get(k, defaults[k]) for k in _IDENTITY}
     ours = json.loads(json.dumps(config.identity()))
     diff = {k: (theirs[k], ours[k]) for k in _IDENTITY if theirs[k] != ours[k]}
     if diff:
@@ -229,6 +238,41 @@ class _Phase:
     self.writer.flush()
 
 
+def _embedding_learner(config: RunConfig, task: envs.Task, low: np.ndarray,
+                       high: np.ndarray) -> trail.TrailLearner | skills.SkillLearner:
+  if config.embed_learner in skills.VARIANTS:
+    return skills.SkillLearner(task.obs_dim, low, high, skills.SkillConfig(
+        variant=config.embed_learner, window=config.window, latent_dim=config.skill_dim,
+        hidden=config.hidden, learning_rate=config.embed_learning_rate or 1e-4), seed=config.seed)
+  return trail.TrailLearner(task.obs_dim, low, high, trail.TrailConfig(
+      embed_dim=config.embed_dim, hidden=config.hidden,
+      learning_rate=config.embed_learning_rate or 3e-4,
+      fourier_dim=config.fourier_dim if config.embed_learner == 'trail_linear' else 0),
+      seed=config.seed)
+
+
+def _latent_bc(config: RunConfig, task: envs.Task, embedding, expert: data.Dataset,
+               window: int) -> tuple[tf.Module, training.Sampler]:
+  """The downstream learner on the frozen embedding and its sampler of expert data with
+  precomputed latents (per transition for TRAIL, per window for the skill learners)."""
+  learning_rate = config.downstream_learning_rate or 1e-4
+  if window:
+    learner = skills.SkillLatentBC(embedding, task.obs_dim, learning_rate, config.hidden,
+                                   config.finetune_decoder)
+    starts = expert.window_starts(window)
+    rows = starts[:, None] + np.arange(window)
+    latents = learner.latents(expert.observations[rows], expert.actions[rows])
+  else:
+    learner = downstream.LatentBC(embedding, task.obs_dim, task.action_dim,
+                                  downstream.LatentBCConfig(
+                                      learning_rate=learning_rate, hidden=config.hidden,
+                                      finetune_decoder=config.finetune_decoder),
+                                  seed=config.seed)
+    rows = expert.transition_rows()
+    latents = learner.latents(expert.observations[rows], expert.actions[rows])
+  return learner, training.Sampler(expert, config.seed + 1, {'latents': latents}, window=window)
+
+
 def run(config: RunConfig) -> dict:
   """Runs (or resumes) one experiment and returns its results (also in results.json)."""
   validate(config)
@@ -264,38 +308,27 @@ def run(config: RunConfig) -> dict:
           config.downstream_steps, seed=config.seed)
       sampler = training.Sampler(inputs.expert, config.seed + 1)
   else:
+    window = config.window if config.embed_learner in skills.VARIANTS else 0
     with strategy.scope():
-      embedding = trail.TrailLearner(task.obs_dim, low, high, trail.TrailConfig(
-          embed_dim=config.embed_dim, hidden=config.hidden,
-          learning_rate=config.embed_learning_rate,
-          fourier_dim=config.fourier_dim if config.embed_learner == 'trail_linear' else 0),
-          seed=config.seed)
-      offline_sampler = training.Sampler(inputs.offline, config.seed)
+      embedding = _embedding_learner(config, task, low, high)
+      offline_sampler = training.Sampler(inputs.offline, config.seed, window=window)
     inputs.offline = None  # The sampler holds the data as tensors: free the numpy copy.
     pretrain = _Phase('pretrain', save_dir, config.pretrain_steps, config, writer,
                       learner=embedding, sampler=offline_sampler)
     pretrain.run(training.compile_steps(embedding.update, offline_sampler, config.batch_size,
                                         strategy))
     with strategy.scope():
-      learner = downstream.LatentBC(embedding, task.obs_dim, task.action_dim,
-                                    downstream.LatentBCConfig(
-                                        learning_rate=config.downstream_learning_rate or 1e-4,
-                                        hidden=config.hidden,
-                                        finetune_decoder=config.finetune_decoder),
-                                    seed=config.seed)
-      rows = inputs.expert.transition_rows()
-      latents = learner.latents(inputs.expert.observations[rows], inputs.expert.actions[rows])
-      sampler = training.Sampler(inputs.expert, config.seed + 1, {'latents': latents})
+      learner, sampler = _latent_bc(config, task, embedding, inputs.expert, window)
 
   phase = _Phase('downstream', save_dir, config.downstream_steps, config, writer,
                  learner=learner, sampler=sampler)
   evals_path = os.path.join(save_dir, 'evals.jsonl')
-  act = tf.function(learner.act, input_signature=[tf.TensorSpec([None, task.obs_dim], tf.float32)])
+  policy = learner.actor(task.obs_dim)
 
   def on_eval(step: int) -> None:
     if not chief:
       return
-    returns = evaluation.run_episodes(lambda obs: act(obs).numpy(), task, config.eval_episodes,
+    returns = evaluation.run_episodes(policy, task, config.eval_episodes,
                                       seed=config.seed * 1000 + step,
                                       zero_contact_forces=inputs.zero_contact_forces)
     stats = evaluation.summarize(task, returns)

@@ -36,16 +36,21 @@ flags.DEFINE_string('offline_data', None, 'Offline data D_off: D4RL name or HDF5
 flags.DEFINE_string('expert_data', None, 'Expert data D*: D4RL name or HDF5 path.')
 flags.DEFINE_string('env', None, f'Task, one of {sorted(envs.TASKS)}; default: from the data.')
 flags.DEFINE_enum('embed_learner', _DEFAULTS.embed_learner, runner.EMBED_LEARNERS,
-                  'Embedding learner (none for the BC baseline).')
+                  'Embedding learner: TRAIL (trail_ebm, trail_linear), the skill baselines '
+                  '(opal, spirl, skild) or none for the BC baseline.')
 flags.DEFINE_enum('downstream', _DEFAULTS.downstream, runner.DOWNSTREAM, 'Downstream algorithm.')
 flags.DEFINE_integer('expert_size', _DEFAULTS.expert_size, 'N: the first N expert transitions.')
 flags.DEFINE_integer('embed_dim', _DEFAULTS.embed_dim, 'd: width of phi and psi.')
 flags.DEFINE_integer('fourier_dim', _DEFAULTS.fourier_dim, 'D: random features (trail_linear).')
+flags.DEFINE_integer('window', _DEFAULTS.window,
+                     't: steps per skill of opal, spirl and skild (pretraining and acting).')
+flags.DEFINE_integer('skill_dim', _DEFAULTS.skill_dim, 'Width of z of opal, spirl and skild.')
 flags.DEFINE_list('hidden', [str(h) for h in _DEFAULTS.hidden], 'Hidden layer sizes of every MLP.')
 flags.DEFINE_integer('pretrain_steps', _DEFAULTS.pretrain_steps, 'Embedding learner steps.')
 flags.DEFINE_integer('downstream_steps', _DEFAULTS.downstream_steps, 'Downstream steps.')
 flags.DEFINE_integer('batch_size', _DEFAULTS.batch_size, 'Batch size of both phases.')
-flags.DEFINE_float('embed_learning_rate', _DEFAULTS.embed_learning_rate, 'Pretraining Adam rate.')
+flags.DEFINE_float('embed_learning_rate', None,
+                   'Pretraining Adam rate (default 3e-4 for TRAIL, 1e-4 for opal/spirl/skild).')
 flags.DEFINE_float('downstream_learning_rate', None,
                    'Downstream Adam rate (default 1e-4 for latent_bc, 1e-3 for bc).')
 flags.DEFINE_bool('finetune_decoder', _DEFAULTS.finetune_decoder,
@@ -71,6 +76,7 @@ def config_from_flags() -> runner.RunConfig:
       offline_data=FLAGS.offline_data, expert_data=FLAGS.expert_data, task=FLAGS.env,
       embed_learner=FLAGS.embed_learner, downstream=FLAGS.downstream,
       expert_size=FLAGS.expert_size, embed_dim=FLAGS.embed_dim, fourier_dim=FLAGS.fourier_dim,
+      window=FLAGS.window, skill_dim=FLAGS.skill_dim,
       hidden=hidden, pretrain_steps=FLAGS.pretrain_steps,
       downstream_steps=FLAGS.downstream_steps, batch_size=FLAGS.batch_size,
       embed_learning_rate=FLAGS.embed_learning_rate,

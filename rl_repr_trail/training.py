@@ -127,37 +127,48 @@ def _as_tensor(array: np.ndarray) -> tf.Tensor:
 
 
 class Sampler(tf.Module):
-  """Uniform batches of transitions (s, a, s') of a Dataset.
+  """Uniform batches of transitions (s, a, s') of a Dataset, or of windows.
 
-  `per_transition` arrays (e.g. precomputed expert latents) are aligned with
-  `dataset.transition_rows()` and returned under their key.
+  With `window` = t > 0 a batch holds windows of t consecutive transitions of one
+  episode: observations [B, t, obs_dim] and actions [B, t, action_dim].
+  `per_item` arrays (e.g. precomputed expert latents) are aligned with
+  `dataset.transition_rows()` (or `dataset.window_starts(t)`) and returned under
+  their key.
   """
 
   def __init__(self, dataset: data.Dataset, seed: int,
-               per_transition: dict[str, np.ndarray] | None = None):
+               per_item: dict[str, np.ndarray] | None = None, window: int = 0):
     super().__init__(name='sampler')
-    rows = dataset.transition_rows()
+    rows = dataset.window_starts(window) if window else dataset.transition_rows()
     if len(rows) == 0:
-      raise data.DataError(f'{dataset.source}: the data holds no transition.')
-    self.num_transitions = len(rows)
+      what = f'window of {window} consecutive transitions' if window else 'transition'
+      raise data.DataError(f'{dataset.source}: the data holds no {what}.')
+    self.num_items = len(rows)
     self.seed = seed
+    self.window = window
     with tf.init_scope():
       self._observations = _as_tensor(dataset.observations)
       self._actions = _as_tensor(dataset.actions)
       self._next_row = tf.convert_to_tensor(dataset.next_row)
       self._rows = tf.convert_to_tensor(rows)
-      self._extra = {k: tf.convert_to_tensor(v) for k, v in (per_transition or {}).items()}
+      self._extra = {k: tf.convert_to_tensor(v) for k, v in (per_item or {}).items()}
     self.draws = sync_counter('draws')
 
   def sample(self, batch_size: int) -> Batch:
     replica = tf.cast(_context().replica_id_in_sync_group, tf.int64)
     key = tf.stack([tf.constant(self.seed, tf.int64), self.draws * 1024 + replica])
-    i = tf.random.stateless_uniform([batch_size], key, 0, self.num_transitions, dtype=tf.int32)
+    i = tf.random.stateless_uniform([batch_size], key, 0, self.num_items, dtype=tf.int32)
     self.draws.assign_add(1)
     rows = tf.gather(self._rows, i)
-    batch = {'observations': tf.gather(self._observations, rows),
-             'actions': tf.gather(self._actions, rows),
-             'next_observations': tf.gather(self._observations, tf.gather(self._next_row, rows))}
+    if self.window:
+      rows = rows[:, None] + tf.range(self.window)
+      batch = {'observations': tf.gather(self._observations, rows),
+               'actions': tf.gather(self._actions, rows)}
+    else:
+      batch = {'observations': tf.gather(self._observations, rows),
+               'actions': tf.gather(self._actions, rows),
+               'next_observations': tf.gather(self._observations,
+                                              tf.gather(self._next_row, rows))}
     batch.update({k: tf.gather(v, i) for k, v in self._extra.items()})
     return batch
 

@@ -5,6 +5,7 @@ import pytest
 
 from rl_repr_trail import data
 from rl_repr_trail import downstream
+from rl_repr_trail import skills
 from rl_repr_trail import trail
 from rl_repr_trail import training
 
@@ -78,3 +79,20 @@ def test_frozen_embedding_is_not_changed_by_latent_bc(linear_system):
   for before, after in zip(phi_before, learner.phi.get_weights()):
     np.testing.assert_array_equal(before, after)
   assert any(np.any(b != a) for b, a in zip(decoder_before, learner.decoder.get_weights()))
+
+
+def test_skill_model_learns_windows_and_freezes_its_encoder_downstream(linear_system):
+  config = skills.SkillConfig(window=5, latent_dim=4, hidden=(64, 64), learning_rate=1e-3)
+  learner = skills.SkillLearner(OBS, -np.ones(ACT), np.ones(ACT), config)
+  first, last = _train(learner.update, training.Sampler(linear_system, 0, window=5), 400)
+  assert last['reconstruction'] < first['reconstruction'] - 1.0, (first, last)
+  encoder_before = [w.copy() for w in learner.encoder.get_weights()]
+  latent_bc = skills.SkillLatentBC(learner, OBS, 1e-3, (64, 64))
+  starts = linear_system.window_starts(5)
+  rows = starts[:, None] + np.arange(5)
+  latents = latent_bc.latents(linear_system.observations[rows], linear_system.actions[rows])
+  first, last = _train(latent_bc.update, training.Sampler(
+      linear_system, 1, {'latents': latents}, window=5), 300)
+  assert last['latent_nll'] < first['latent_nll'], (first, last)
+  for before, after in zip(encoder_before, learner.encoder.get_weights()):
+    np.testing.assert_array_equal(before, after)

@@ -1,0 +1,149 @@
+"""The skill baselines (OPAL, SPiRL, SkiLD): losses against numpy, windows, acting."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rl_repr_trail import data
+from rl_repr_trail import envs
+from rl_repr_trail import evaluation
+from rl_repr_trail import policies
+from rl_repr_trail import skills
+from rl_repr_trail import training
+from test_math import _numpy_tanh_gaussian_log_prob
+
+OBS, ACT, T, LATENT, B = 4, 2, 3, 2, 5
+LOW, HIGH = -np.ones(ACT, np.float32), np.array([1.0, 2.0], np.float32)
+
+
+def _learner(variant='opal', seed=0):
+  return skills.SkillLearner(OBS, LOW, HIGH, skills.SkillConfig(
+      variant=variant, window=T, latent_dim=LATENT, hidden=(16, 16)), seed=seed)
+
+
+def _windows(seed=0):
+  rng = np.random.default_rng(seed)
+  obs = rng.normal(size=(B, T, OBS)).astype(np.float32)
+  actions = rng.uniform(LOW * 0.9, HIGH * 0.9, size=(B, T, ACT)).astype(np.float32)
+  return obs, actions
+
+
+def _numpy_gaussian(params):
+  mean, log_var = np.split(params.astype(np.float64), 2, axis=-1)
+  return mean, np.exp(0.5 * np.clip(log_var, policies.LOG_VAR_MIN, policies.LOG_VAR_MAX))
+
+
+def _numpy_losses(learner, obs, actions, noise):
+  """Reconstruction and KL per window from the networks' raw outputs, in numpy."""
+  inputs = actions if learner.config.variant == 'spirl' else np.concatenate([obs, actions], -1)
+  q_mean, q_std = _numpy_gaussian(learner.encoder.body(inputs).numpy())
+  p_mean, p_std = _numpy_gaussian(learner.prior.trunk(obs[:, 0]).numpy())
+  z = q_mean + q_std * noise
+  decoder_in = np.concatenate([obs, np.repeat(z[:, None], T, axis=1)], -1).astype(np.float32)
+  out = learner.decoder.trunk(decoder_in).numpy().astype(np.float64)
+  mean, log_std = out[..., :ACT], np.clip(out[..., ACT:], policies.LOG_STD_MIN,
+                                          policies.LOG_STD_MAX)
+  log_probs = _numpy_tanh_gaussian_log_prob(actions.astype(np.float64), mean, np.exp(log_std),
+                                            LOW, HIGH)
+  kl = np.sum(np.log(p_std / q_std) + (q_std ** 2 + (q_mean - p_mean) ** 2) / (2 * p_std ** 2)
+              - 0.5, axis=-1)
+  return -log_probs.sum(axis=1), kl
+
+
+@pytest.mark.parametrize('variant', skills.VARIANTS)
+def test_skill_losses_match_numpy(variant):
+  learner = _learner(variant)
+  obs, actions = _windows()
+  noise = np.random.default_rng(1).normal(size=(B, LATENT)).astype(np.float32)
+  reconstruction, kl = learner.losses(tf.constant(obs), tf.constant(actions), tf.constant(noise))
+  expected_rec, expected_kl = _numpy_losses(learner, obs, actions, noise)
+  np.testing.assert_allclose(reconstruction.numpy(), expected_rec, rtol=1e-3, atol=1e-3)
+  np.testing.assert_allclose(kl.numpy(), expected_kl, rtol=1e-3, atol=1e-4)
+  assert np.all(kl.numpy() > 0)
+  # One update reports reconstruction + 0.1 KL of its batch (noise keyed on seed and step 0).
+  update_noise = tf.random.stateless_normal([B, LATENT], tf.constant([0, 0], tf.int64)).numpy()
+  rec0, kl0 = _numpy_losses(learner, obs, actions, update_noise)
+  metrics = learner.update({'observations': tf.constant(obs), 'actions': tf.constant(actions)})
+  np.testing.assert_allclose(float(metrics['loss']), rec0.mean() + 0.1 * kl0.mean(), rtol=1e-3)
+  np.testing.assert_allclose(float(metrics['kl']), kl0.mean(), rtol=1e-3)
+
+
+def test_spirl_encodes_actions_only():
+  obs, actions = _windows()
+  other_obs = obs + 1.0
+  spirl, opal = _learner('spirl'), _learner('opal')
+  np.testing.assert_array_equal(spirl.posterior(obs, actions).mean().numpy(),
+                                spirl.posterior(other_obs, actions).mean().numpy())
+  assert not np.allclose(opal.posterior(obs, actions).mean().numpy(),
+                         opal.posterior(other_obs, actions).mean().numpy())
+
+
+def test_skild_starts_at_the_prior_and_is_kept_near_it():
+  learner = _learner('skild')
+  bc = skills.SkillLatentBC(learner, OBS, 1e-4, (16, 16))
+  obs, actions = _windows()
+  np.testing.assert_array_equal(bc.latent_policy.trunk(obs[:, 0]).numpy(),
+                                learner.prior.trunk(obs[:, 0]).numpy())
+  latents = bc.latents(obs, actions)
+  metrics = bc.update({'observations': tf.constant(obs), 'actions': tf.constant(actions),
+                       'latents': tf.constant(latents)})
+  assert abs(float(metrics['prior_kl'])) < 1e-5
+  assert 'prior_kl' not in skills.SkillLatentBC(_learner('opal'), OBS, 1e-4, (16, 16)).update(
+      {'observations': tf.constant(obs), 'actions': tf.constant(actions),
+       'latents': tf.constant(latents)})
+
+
+def test_window_sampler_draws_consecutive_rows_of_one_episode():
+  # Two timed-out episodes of 6 and 4 rows: 5 and 3 transitions (a timed-out episode's
+  # last row is no transition), so windows of 3 start at rows 0-2 and 6.
+  rng = np.random.default_rng(0)
+  obs = np.arange(10 * OBS, dtype=np.float32).reshape(10, OBS)
+  actions = rng.normal(size=(10, ACT)).astype(np.float32)
+  terminals = np.zeros(10, bool)
+  timeouts = np.zeros(10, bool)
+  timeouts[5] = timeouts[9] = True
+  dataset = data.from_arrays(obs, actions, terminals, timeouts)
+  np.testing.assert_array_equal(dataset.window_starts(T), [0, 1, 2, 6])
+  sampler = training.Sampler(dataset, seed=0, per_item={'latents': np.arange(4.0)}, window=T)
+  batch = {k: v.numpy() for k, v in sampler.sample(64).items()}
+  starts = batch['observations'][:, 0, 0] / OBS
+  assert set(starts) == {0, 1, 2, 6}
+  np.testing.assert_array_equal(batch['observations'][:, :, 0] / OBS,
+                                starts[:, None] + np.arange(T))
+  np.testing.assert_array_equal(batch['actions'], actions[starts.astype(int)[:, None]
+                                                          + np.arange(T)])
+  np.testing.assert_array_equal(batch['latents'], [{0: 0, 1: 1, 2: 2, 6: 3}[s] for s in starts])
+  with pytest.raises(data.DataError, match='no window of 7'):
+    training.Sampler(dataset, seed=0, window=7)
+
+
+def test_actor_resamples_the_skill_every_window_and_after_reset():
+  chosen = []
+
+  def choose(obs):
+    chosen.append(obs[0, 0])
+    return np.full((1, LATENT), len(chosen), np.float32)
+
+  actor = skills.ResamplingActor(choose, lambda obs, z: z[:, :1], window=4)
+  used = [int(actor(np.full((1, OBS), t, np.float32))[0, 0]) for t in range(10)]
+  assert used == [1, 1, 1, 1, 2, 2, 2, 2, 3, 3]
+  assert chosen == [0, 4, 8]  # z is chosen from the state at the window's start.
+  actor.reset()
+  assert int(actor(np.zeros((1, OBS), np.float32))[0, 0]) == 4
+
+
+def test_run_episodes_resets_a_policy_at_each_episode_start():
+  events = []
+
+  class Policy:
+    def reset(self):
+      events.append('reset')
+
+    def __call__(self, obs):
+      events.append('act')
+      return np.zeros((1, 3), np.float32)
+
+  evaluation.run_episodes(Policy(), envs.get_task('hopper'), num_episodes=2, seed=0)
+  assert events.count('reset') == 2 and events[0] == 'reset'
+  second = events.index('reset', 1)
+  assert events[second + 1] == 'act' and 'reset' not in events[second + 1:]
