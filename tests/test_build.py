@@ -24,8 +24,15 @@ def test_every_test_file_is_a_py_test_and_binaries_have_mains():
   for path in (ROOT / 'tests').glob('test_*.py'):
     assert re.search(rf'py_test\(\s*name = "{path.stem}",\s*srcs = \["tests/{path.name}"\]',
                      text), path.name
-  for binary in ('train_eval', 'collect', 'benchmark'):
+  for binary in ('train_eval', 'collect', 'benchmark', 'sweep', 'summarize'):
     assert f'main = "rl_repr_trail/{binary}.py"' in text
+
+
+def test_every_launch_script_and_config_is_in_build():
+  _, text = _build_sources()
+  for path in (ROOT / 'launch').rglob('*'):
+    if path.is_file():
+      assert f'"{path.relative_to(ROOT)}"' in text, path
 
 
 def test_ci_runs_the_readme_test_command():

@@ -1,0 +1,217 @@
+r"""Tables and plots of a directory of runs, in the paper's layout.
+
+  python -m rl_repr_trail.summarize RUN_DIR [--output=DIR]
+
+Reads every results.json under RUN_DIR and prints, per expert-data size, a
+markdown table with a row per task and offline data and a column per method:
+mean +- std over seeds of the final and of the best normalized score (n = seeds).
+BC reads no offline data, so its runs fill every row of their task. Writes the
+tables to summary.md and PNG plots to plots/ in the output directory (RUN_DIR by
+default): evaluation curves (mean over seeds, a band of one std) per row, and a
+bar chart per table. Generated data is marked "(gen)" so that it never reads as
+D4RL's own.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import sys
+
+from absl import app
+from absl import flags
+import numpy as np
+
+from rl_repr_trail import envs
+from rl_repr_trail import errors
+
+# The paper's column order: the BC baseline, temporal skills, then TRAIL.
+METHOD_ORDER = ('BC', 'OPAL', 'SPiRL', 'SkiLD', 'TRAIL EBM', 'TRAIL linear')
+NO_OFFLINE = 'none'
+_KIND_RE = re.compile(r'^(?:gen:)?[a-z0-9]+-([a-z-]+?)(?:-(v\d+|\d+))?$')
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('output', None, 'Where summary.md and plots/ go (default: RUN_DIR).')
+
+
+class SummaryError(errors.InputError):
+  """A run directory that cannot be summarized."""
+
+
+def offline_label(name: str | None) -> str:
+  """'gen:ant-medium-100000' -> 'medium (gen)', 'ant-medium-v2' -> 'medium-v2'."""
+  if not name:
+    return NO_OFFLINE
+  match = _KIND_RE.match(name)
+  if not match:
+    return os.path.splitext(os.path.basename(name))[0]
+  if name.startswith(envs.GENERATED_PREFIX):
+    return f'{match.group(1)} (gen)'
+  return f'{match.group(1)}-{match.group(2)}' if match.group(2) else match.group(1)
+
+
+def read_runs(run_dir: str) -> list[dict]:
+  """The results.json of every finished run under run_dir."""
+  if not os.path.isdir(run_dir):
+    raise SummaryError(f'{run_dir} is not a directory.')
+  runs = []
+  for parent, _, files in os.walk(run_dir):
+    if 'results.json' in files:
+      path = os.path.join(parent, 'results.json')
+      try:
+        with open(path) as f:
+          result = json.load(f)
+        result['row'] = (result['task'], offline_label(result['offline_data']))
+        result['dir'] = parent
+        runs.append(result)
+      except (json.JSONDecodeError, KeyError) as e:
+        raise SummaryError(f'{path}: not a results file of train_eval ({e!r}).') from None
+  if not runs:
+    raise SummaryError(f'{run_dir} holds no finished run (no results.json below it).')
+  return runs
+
+
+def group(runs: list[dict]) -> dict[int, dict[tuple[str, str], dict[str, list[dict]]]]:
+  """expert size -> (task, offline label) -> method -> runs (one per seed).
+
+  A BC run goes to every row of its task and expert size that other methods have.
+  """
+  tables = collections.defaultdict(lambda: collections.defaultdict(
+      lambda: collections.defaultdict(list)))
+  for r in runs:
+    if r['row'][1] != NO_OFFLINE:
+      tables[r['expert_size']][r['row']][r['method']].append(r)
+  for r in runs:
+    if r['row'][1] == NO_OFFLINE:
+      rows = [row for row in tables[r['expert_size']] if row[0] == r['task']] or [r['row']]
+      for row in rows:
+        tables[r['expert_size']][row][r['method']].append(r)
+  return tables
+
+
+def methods_of(table: dict) -> list[str]:
+  present = {m for cells in table.values() for m in cells}
+  return [m for m in METHOD_ORDER if m in present] + sorted(present - set(METHOD_ORDER))
+
+
+def score_stats(runs: list[dict], which: str) -> tuple[float, float, int]:
+  """Mean and std over seeds of the final or best normalized score, and the seed count."""
+  scores = np.array([r[which]['normalized_score_mean'] for r in runs])
+  return float(scores.mean()), float(scores.std()), len(scores)
+
+
+def markdown(tables: dict) -> str:
+  """The paper-layout tables, final and best, for each expert size."""
+  out = []
+  for size in sorted(tables):
+    table = tables[size]
+    methods = methods_of(table)
+    for which in ('final', 'best'):
+      out.append(f'### {which.capitalize()} normalized score, expert data {size} transitions '
+                 '(mean +- std over seeds, n)')
+      out.append('')
+      out.append('| task | offline data | ' + ' | '.join(methods) + ' |')
+      out.append('|---|---|' + '---|' * len(methods))
+      for task, label in sorted(table):
+        cells = []
+        for m in methods:
+          runs = table[(task, label)].get(m)
+          if runs:
+            mean, std, n = score_stats(runs, which)
+            cells.append(f'{mean:.1f} +- {std:.1f} ({n})')
+          else:
+            cells.append('-')
+        out.append(f'| {task} | {label} | ' + ' | '.join(cells) + ' |')
+      out.append('')
+  return '\n'.join(out)
+
+
+def _slug(text: str) -> str:
+  return re.sub(r'[^a-z0-9]+', '_', text.lower()).strip('_')
+
+
+def curve(runs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Steps evaluated by every seed, and the mean and std of the score there."""
+  steps = sorted(set.intersection(*[{e['step'] for e in r['evals']} for r in runs]))
+  scores = np.array([[{e['step']: e['normalized_score_mean'] for e in r['evals']}[s]
+                      for s in steps] for r in runs])
+  return np.array(steps), scores.mean(axis=0), scores.std(axis=0)
+
+
+def plot(tables: dict, plot_dir: str) -> list[str]:
+  """Evaluation curves per row and a bar chart per table; returns the files written."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  os.makedirs(plot_dir, exist_ok=True)
+  written = []
+  for size in sorted(tables):
+    table = tables[size]
+    methods = methods_of(table)
+    for (task, label), cells in sorted(table.items()):
+      fig, ax = plt.subplots(figsize=(6, 4))
+      for m in methods:
+        if m in cells:
+          steps, mean, std = curve(cells[m])
+          ax.plot(steps, mean, label=f'{m} (n={len(cells[m])})')
+          ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
+      ax.set(title=f'{task}, offline {label}, expert {size}', xlabel='downstream step',
+             ylabel='normalized score')
+      ax.legend(fontsize='small')
+      path = os.path.join(plot_dir, f'curves_{_slug(task)}_{_slug(label)}_expert{size}.png')
+      fig.tight_layout()
+      fig.savefig(path, dpi=100)
+      plt.close(fig)
+      written.append(path)
+    for which in ('final', 'best'):
+      rows = sorted(table)
+      fig, ax = plt.subplots(figsize=(max(6, 1.5 * len(rows) * len(methods) / 3), 4))
+      width = 0.8 / len(methods)
+      for i, m in enumerate(methods):
+        stats = [score_stats(table[row][m], which) if m in table[row] else (np.nan, 0, 0)
+                 for row in rows]
+        ax.bar(np.arange(len(rows)) + i * width, [s[0] for s in stats], width,
+               yerr=[s[1] for s in stats], label=m, capsize=2)
+      ax.set_xticks(np.arange(len(rows)) + 0.4 - width / 2)
+      ax.set_xticklabels([f'{t}\n{l}' for t, l in rows], fontsize='small')
+      ax.set(title=f'{which} normalized score, expert {size}', ylabel='normalized score')
+      ax.legend(fontsize='small')
+      path = os.path.join(plot_dir, f'bars_expert{size}_{which}.png')
+      fig.tight_layout()
+      fig.savefig(path, dpi=100)
+      plt.close(fig)
+      written.append(path)
+  return written
+
+
+def summarize(run_dir: str, output: str | None = None) -> str:
+  """Writes summary.md and plots for run_dir; returns the markdown."""
+  output = output or run_dir
+  tables = group(read_runs(run_dir))
+  text = markdown(tables)
+  os.makedirs(output, exist_ok=True)
+  tmp = os.path.join(output, 'summary.md.tmp')
+  with open(tmp, 'w') as f:
+    f.write(f'# Summary of {run_dir}\n\n{text}\n')
+  os.replace(tmp, os.path.join(output, 'summary.md'))
+  plot(tables, os.path.join(output, 'plots'))
+  return text
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) != 2:
+    raise app.UsageError('Usage: python -m rl_repr_trail.summarize RUN_DIR [--output=DIR]')
+  try:
+    text = summarize(argv[1], FLAGS.output)
+  except errors.InputError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  output = FLAGS.output or argv[1]
+  print(text)
+  print(f'Wrote {os.path.join(output, "summary.md")} and plots in {os.path.join(output, "plots")}.')
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,294 @@
+r"""Runs a grid of experiments: tasks x offline data x methods x expert sizes x seeds.
+
+  python -m rl_repr_trail.sweep launch/configs/locomotion_quick.json [--parallel=2] \
+      [--root=DIR] [--override='{"seeds": [0]}']
+
+The config is JSON (see launch/configs/ for commented examples in their "about"):
+  tasks, offline_kinds (random, medium, medium-replay, ...), methods (trail_ebm,
+  trail_linear, opal, spirl, skild, bc), expert_sizes, seeds, root (the sweep's
+  directory), data {source: auto | d4rl | generated, offline_rows, expert_rows},
+  settings (any train_eval flag, e.g. pretrain_steps), parallel.
+
+Each run is a train_eval process with its own directory
+root/TASK/OFFLINE/expertN/METHOD/seedS (BC, which reads no offline data, under
+OFFLINE = none) and its log in train_eval.log there. A rerun skips finished runs
+(results.json for the asked number of steps) and resumes the others from their
+checkpoints. With data source auto a D4RL file is used when it is present and
+the generated dataset otherwise; generated data is made once, before the runs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')  # Hides CUDA probing noise on CPU.
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+
+from rl_repr_trail import data
+from rl_repr_trail import envs
+from rl_repr_trail import errors
+from rl_repr_trail import generate
+from rl_repr_trail import progress
+from rl_repr_trail import runner
+
+METHODS = {'trail_ebm': ('trail_ebm', 'latent_bc'), 'trail_linear': ('trail_linear', 'latent_bc'),
+           'opal': ('opal', 'latent_bc'), 'spirl': ('spirl', 'latent_bc'),
+           'skild': ('skild', 'latent_bc'), 'bc': ('none', 'bc')}
+SOURCES = ('auto', 'd4rl', 'generated')
+_KEYS = {'about', 'root', 'tasks', 'offline_kinds', 'methods', 'expert_sizes', 'seeds', 'data',
+         'settings', 'parallel'}
+_DATA_KEYS = {'source', 'offline_rows', 'expert_rows'}
+# Settings the sweep itself sets for each run.
+_PER_RUN = {'offline_data', 'expert_data', 'task', 'embed_learner', 'downstream', 'expert_size',
+            'seed', 'save_dir'}
+_FLAG_NAMES = {'task': 'env'}  # RunConfig fields whose train_eval flag has another name.
+
+FLAGS = flags.FLAGS
+flags.DEFINE_integer('parallel', None, 'Runs at a time (default: the config\'s, else 1).')
+flags.DEFINE_string('root', None, 'Sweep directory (default: the config\'s root).')
+flags.DEFINE_string('override', None, 'JSON merged into the config, e.g. '
+                    '\'{"seeds": [0], "settings": {"downstream_steps": 100}}\' (the data and '
+                    'settings objects are merged key by key).')
+
+
+class SweepError(errors.InputError):
+  """A sweep config that cannot run, naming the file and key."""
+
+
+@dataclasses.dataclass
+class Run:
+  """One experiment of the grid."""
+
+  task: str
+  offline_kind: str          # 'none' for BC.
+  expert_size: int
+  method: str
+  seed: int
+  offline_data: str | None
+  expert_data: str
+  save_dir: str
+
+  @property
+  def label(self) -> str:
+    return os.path.join(self.task, self.offline_kind, f'expert{self.expert_size}', self.method,
+                        f'seed{self.seed}')
+
+
+def _need(config: dict, key: str, path: str, kind=list):
+  if key not in config:
+    raise SweepError(f'{path}: missing key "{key}".')
+  value = config[key]
+  if not isinstance(value, kind) or (kind is list and not value):
+    raise SweepError(f'{path}: "{key}" must be a non-empty {kind.__name__}, got {value!r}.')
+  return value
+
+
+def _merge(config: dict, override: dict) -> dict:
+  merged = dict(config)
+  for key, value in override.items():
+    if key in ('data', 'settings') and isinstance(value, dict):
+      merged[key] = {**config.get(key, {}), **value}
+    else:
+      merged[key] = value
+  return merged
+
+
+def load_config(path: str, override: str | None = None) -> dict:
+  """Reads and checks a sweep config (and a JSON override); errors name the file and key."""
+  try:
+    with open(path) as f:
+      config = json.load(f)
+  except FileNotFoundError:
+    raise SweepError(f'Sweep config {path} does not exist.') from None
+  except json.JSONDecodeError as e:
+    raise SweepError(f'{path}: not valid JSON ({e}).') from None
+  if not isinstance(config, dict):
+    raise SweepError(f'{path}: expected a JSON object.')
+  if override:
+    try:
+      extra = json.loads(override)
+    except json.JSONDecodeError as e:
+      raise SweepError(f'--override: not valid JSON ({e}).') from None
+    if not isinstance(extra, dict):
+      raise SweepError('--override: expected a JSON object.')
+    config = _merge(config, extra)
+    path = f'{path} with --override'
+  unknown = set(config) - _KEYS
+  if unknown:
+    raise SweepError(f'{path}: unknown keys {sorted(unknown)}; expected some of {sorted(_KEYS)}.')
+  for task in _need(config, 'tasks', path):
+    if task not in envs.TASKS:
+      raise SweepError(f'{path}: task {task!r} is not one of {sorted(envs.TASKS)}.')
+  for method in _need(config, 'methods', path):
+    if method not in METHODS:
+      raise SweepError(f'{path}: method {method!r} is not one of {sorted(METHODS)}.')
+  needs_offline = any(m != 'bc' for m in config['methods'])
+  if needs_offline:
+    for kind in _need(config, 'offline_kinds', path):
+      if kind not in generate.KINDS:
+        raise SweepError(f'{path}: offline kind {kind!r} is not one of {generate.KINDS}.')
+  for key in ('expert_sizes', 'seeds'):
+    for value in _need(config, key, path):
+      if not isinstance(value, int) or value < 0 or (key == 'expert_sizes' and value == 0):
+        raise SweepError(f'{path}: "{key}" holds {value!r}; expected non-negative integers '
+                         '(expert sizes positive).')
+  source = config.setdefault('data', {}).setdefault('source', 'auto')
+  if set(config['data']) - _DATA_KEYS:
+    raise SweepError(f'{path}: unknown keys {sorted(set(config["data"]) - _DATA_KEYS)} in '
+                     f'"data"; expected some of {sorted(_DATA_KEYS)}.')
+  if source not in SOURCES:
+    raise SweepError(f'{path}: data source {source!r} is not one of {SOURCES}.')
+  settings = config.setdefault('settings', {})
+  fields = {f.name for f in dataclasses.fields(runner.RunConfig)}
+  for key in settings:
+    if key not in fields or key in _PER_RUN:
+      raise SweepError(f'{path}: settings key {key!r} is not a train_eval setting the sweep '
+                       f'leaves to you; expected some of {sorted(fields - _PER_RUN)}.')
+  config.setdefault('parallel', 1)
+  return config
+
+
+def _dataset(task: str, kind: str, rows: int, source: str) -> str:
+  """A D4RL name when its file is present (or required), else the generated name."""
+  d4rl_name = f'{task}-{kind}-v2'
+  if source == 'd4rl' or (source == 'auto' and os.path.exists(
+      os.path.join(data.d4rl_dataset_dir(), data.d4rl_file_name(d4rl_name)))):
+    data.resolve_path(d4rl_name)  # A clear error naming the file when it is missing.
+    return d4rl_name
+  return f'{envs.GENERATED_PREFIX}{task}-{kind}-{rows}'
+
+
+def plan(config: dict, root: str) -> list[Run]:
+  """The grid's runs, in the order they start."""
+  source = config['data']['source']
+  offline_rows = config['data'].get('offline_rows', generate.DEFAULT_ROWS)
+  expert_rows = config['data'].get('expert_rows', max(config['expert_sizes']) + 1000)
+  runs = []
+  for task in config['tasks']:
+    expert = _dataset(task, 'expert', expert_rows, source)
+    for size in config['expert_sizes']:
+      for method in config['methods']:
+        kinds = ['none'] if method == 'bc' else config['offline_kinds']
+        for kind in kinds:
+          offline = None if kind == 'none' else _dataset(task, kind, offline_rows, source)
+          for seed in config['seeds']:
+            run = Run(task, kind, size, method, seed, offline, expert, '')
+            run.save_dir = os.path.join(root, run.label)
+            runs.append(run)
+  return runs
+
+
+def command(run: Run, settings: dict) -> list[str]:
+  """The train_eval command line of a run."""
+  embed_learner, downstream = METHODS[run.method]
+  values = dict(settings, task=run.task, embed_learner=embed_learner, downstream=downstream,
+                expert_data=run.expert_data, expert_size=run.expert_size, seed=run.seed,
+                save_dir=run.save_dir)
+  if run.offline_data:
+    values['offline_data'] = run.offline_data
+  args = [sys.executable, '-m', 'rl_repr_trail.train_eval']
+  for key, value in values.items():
+    name = _FLAG_NAMES.get(key, key)
+    if isinstance(value, bool):
+      args.append(f'--{"" if value else "no"}{name}')
+    elif isinstance(value, (list, tuple)):
+      args.append(f'--{name}={",".join(str(v) for v in value)}')
+    else:
+      args.append(f'--{name}={value}')
+  return args
+
+
+def finished(run: Run, settings: dict) -> bool:
+  """Whether the run's results cover the asked number of downstream steps."""
+  path = os.path.join(run.save_dir, 'results.json')
+  if not os.path.exists(path):
+    return False
+  with open(path) as f:
+    results = json.load(f)
+  steps = settings.get('downstream_steps', runner.RunConfig.downstream_steps)
+  return results.get('downstream_steps') == steps
+
+
+def _start(run: Run, settings: dict, threads: int) -> tuple[int, float]:
+  """Runs one train_eval process to its end; returns its exit code and seconds."""
+  os.makedirs(run.save_dir, exist_ok=True)
+  env = dict(os.environ, TF_NUM_INTRAOP_THREADS=str(threads), OPENBLAS_NUM_THREADS='1')
+  args = command(run, settings)
+  t0 = time.time()
+  with open(os.path.join(run.save_dir, 'train_eval.log'), 'a') as log:
+    log.write(f'$ {" ".join(args)}\n')
+    log.flush()
+    code = subprocess.call(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+  return code, time.time() - t0
+
+
+def _final_score(run: Run) -> str:
+  with open(os.path.join(run.save_dir, 'results.json')) as f:
+    results = json.load(f)
+  return f'final {results["final"]["normalized_score_mean"]:.1f}'
+
+
+def sweep(config: dict, root: str, parallel: int) -> list[Run]:
+  """Runs the grid; returns the runs that failed."""
+  runs = plan(config, root)
+  settings = config['settings']
+  todo = [r for r in runs if not finished(r, settings)]
+  print(f'[sweep] {len(runs)} runs in {root}: {len(runs) - len(todo)} finished earlier '
+        f'(skipped), {len(todo)} to run, {parallel} at a time.', flush=True)
+  names = sorted({r.expert_data for r in todo} | {r.offline_data for r in todo if r.offline_data})
+  for name in names:  # Generated once here, not by several runs at the same time.
+    path = generate.resolve(name) if name.startswith(envs.GENERATED_PREFIX) else (
+        data.resolve_path(name))
+    print(f'[sweep] data: {name} = {path}', flush=True)
+  for r in todo:
+    if os.path.exists(os.path.join(r.save_dir, 'config.json')):
+      print(f'[sweep] {r.label}: interrupted earlier, resuming.', flush=True)
+  threads = max(1, (os.cpu_count() or 1) // parallel)
+  failed, done, t0 = [], 0, time.time()
+  with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+    futures = {pool.submit(_start, r, settings, threads): r for r in todo}
+    for future in concurrent.futures.as_completed(futures):
+      run = futures[future]
+      code, seconds = future.result()
+      done += 1
+      if code == 0:
+        outcome = _final_score(run)
+      else:
+        failed.append(run)
+        outcome = f'FAILED (exit {code}), see {os.path.join(run.save_dir, "train_eval.log")}'
+      print(f'[sweep] {done}/{len(todo)} {run.label}: {outcome} '
+            f'({progress.format_seconds(seconds)}; sweep {progress.format_seconds(time.time() - t0)})',
+            flush=True)
+  return failed
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) != 2:
+    raise app.UsageError('Usage: python -m rl_repr_trail.sweep CONFIG.json [--parallel=N]')
+  try:
+    config = load_config(argv[1], FLAGS.override)
+    root = FLAGS.root or config.get('root') or os.path.join(
+        'runs', os.path.splitext(os.path.basename(argv[1]))[0])
+    parallel = FLAGS.parallel or config['parallel']
+    if parallel < 1:
+      raise SweepError(f'--parallel={parallel}: expected at least 1.')
+    failed = sweep(config, root, parallel)
+  except (errors.InputError, FileNotFoundError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  if failed:
+    print(f'[sweep] {len(failed)} runs failed.', file=sys.stderr)
+    sys.exit(1)
+  print(f'[sweep] all runs finished. Summarize with: python -m rl_repr_trail.summarize {root}')
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,42 @@
+"""Each launch script end to end at its quick scale, shrunk further with --override."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TINY_SETTINGS = {'pretrain_steps': 40, 'downstream_steps': 40, 'eval_interval': 20,
+                 'eval_episodes': 1, 'log_interval': 20, 'checkpoint_interval': 20,
+                 'hidden': [32, 32], 'embed_dim': 16, 'batch_size': 32}
+
+
+def _launch(script, tmp_path, override, *args):
+  env = dict(os.environ, PYTHON=sys.executable, TRAIL_DATA_DIR=str(tmp_path / 'data'))
+  root = tmp_path / 'runs'
+  result = subprocess.run(
+      ['bash', str(ROOT / 'launch' / script), *args, f'--root={root}',
+       f'--override={json.dumps(override)}'],
+      cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  return root, result.stdout
+
+
+def test_locomotion_quick(tmp_path):
+  override = {'methods': ['bc', 'opal', 'trail_ebm'], 'offline_kinds': ['random'], 'seeds': [0],
+              'expert_sizes': [500], 'data': {'offline_rows': 3000, 'expert_rows': 1500},
+              'settings': dict(TINY_SETTINGS, window=4)}
+  root, out = _launch('locomotion.sh', tmp_path, override, 'quick')
+  assert '3 runs in' in out
+  assert '| hopper | random (gen) | ' in out and '| BC | OPAL | TRAIL EBM |' in out
+  assert (root / 'summary.md').exists()
+  assert sorted(os.listdir(root / 'plots')) == [
+      'bars_expert500_best.png', 'bars_expert500_final.png',
+      'curves_hopper_random_gen_expert500.png']
+
+
+def test_launch_script_refuses_an_unknown_scale(tmp_path):
+  result = subprocess.run(['bash', str(ROOT / 'launch' / 'locomotion.sh'), 'huge'],
+                          capture_output=True, text=True)
+  assert result.returncode == 2 and 'usage' in result.stderr

@@ -1,0 +1,134 @@
+"""The sweep runner (skip finished runs, resume interrupted ones) and summarize."""
+
+import json
+import os
+
+import pytest
+
+from rl_repr_trail import summarize
+from rl_repr_trail import sweep
+
+TINY = {
+    'tasks': ['hopper'], 'offline_kinds': ['random'], 'methods': ['trail_ebm', 'bc'],
+    'expert_sizes': [500], 'seeds': [0],
+    'data': {'source': 'generated', 'offline_rows': 3000, 'expert_rows': 1500},
+    'settings': {'pretrain_steps': 60, 'downstream_steps': 50, 'eval_interval': 50,
+                 'eval_episodes': 1, 'log_interval': 10, 'checkpoint_interval': 50,
+                 'hidden': [32, 32], 'embed_dim': 16, 'batch_size': 32},
+}
+
+
+def _write(tmp_path, config, name='sweep.json'):
+  path = tmp_path / name
+  path.write_text(json.dumps(config))
+  return str(path)
+
+
+def test_sweep_skips_finished_runs_and_resumes_interrupted_ones(tmp_path, monkeypatch, capsys):
+  monkeypatch.setenv('TRAIL_DATA_DIR', str(tmp_path / 'data'))
+  root = str(tmp_path / 'runs')
+  config = sweep.load_config(_write(tmp_path, TINY))
+  assert sweep.sweep(config, root, parallel=2) == []
+  bc_dir = os.path.join(root, 'hopper', 'none', 'expert500', 'bc', 'seed0')
+  trail_dir = os.path.join(root, 'hopper', 'random', 'expert500', 'trail_ebm', 'seed0')
+  # The BC run is killed after its step-50 checkpoint; both runs are then asked for 100 steps.
+  os.remove(os.path.join(bc_dir, 'results.json'))
+  longer = json.loads(json.dumps(TINY))
+  longer['settings']['downstream_steps'] = 100
+  config = sweep.load_config(_write(tmp_path, longer))
+  capsys.readouterr()
+  assert sweep.sweep(config, root, parallel=2) == []
+  out = capsys.readouterr().out
+  assert '0 finished earlier (skipped), 2 to run' in out
+  assert 'none/expert500/bc/seed0: interrupted earlier, resuming' in out
+  bc_log = open(os.path.join(bc_dir, 'train_eval.log')).read()
+  assert '[downstream] resuming from step 50' in bc_log
+  trail_log = open(os.path.join(trail_dir, 'train_eval.log')).read()
+  assert '[pretrain] finished earlier at step 60: reusing it' in trail_log
+  for d in (bc_dir, trail_dir):
+    with open(os.path.join(d, 'results.json')) as f:
+      assert json.load(f)['downstream_steps'] == 100
+  stamps = {d: os.path.getmtime(os.path.join(d, 'results.json')) for d in (bc_dir, trail_dir)}
+  assert sweep.sweep(config, root, parallel=2) == []
+  assert '2 finished earlier (skipped), 0 to run' in capsys.readouterr().out
+  assert stamps == {d: os.path.getmtime(os.path.join(d, 'results.json')) for d in stamps}
+  # The real runs summarize: BC fills the row of the offline data it does not read.
+  text = summarize.summarize(root)
+  assert '| hopper | random (gen) | ' in text and '| BC | TRAIL EBM |' in text
+  assert os.path.exists(os.path.join(root, 'plots', 'bars_expert500_final.png'))
+
+
+@pytest.mark.parametrize('change,message', [
+    ({'methods': ['trail_ebm', 'dqn']}, "method 'dqn' is not one of"),
+    ({'tasks': ['pong']}, "task 'pong' is not one of"),
+    ({'seed': [0]}, "unknown keys ['seed']"),
+    ({'settings': {'pretrain_step': 5}}, "settings key 'pretrain_step' is not"),
+    ({'settings': {'seed': 5}}, "settings key 'seed' is not"),
+    ({'offline_kinds': ['mixed']}, "offline kind 'mixed' is not one of"),
+    ({'expert_sizes': []}, '"expert_sizes" must be a non-empty list'),
+    ({'data': {'source': 'minari'}}, "data source 'minari' is not one of"),
+])
+def test_bad_sweep_configs_name_the_file_and_key(tmp_path, change, message):
+  path = _write(tmp_path, dict(TINY, **change))
+  with pytest.raises(sweep.SweepError, match='sweep.json') as error:
+    sweep.load_config(path)
+  assert message in str(error.value)
+
+
+def test_d4rl_source_names_the_missing_file(tmp_path, monkeypatch):
+  monkeypatch.setenv('D4RL_DATASET_DIR', str(tmp_path))
+  config = sweep.load_config(_write(tmp_path, dict(TINY, data={'source': 'd4rl'})))
+  with pytest.raises(Exception, match='hopper_expert-v2.hdf5'):
+    sweep.plan(config, str(tmp_path / 'runs'))
+
+
+def test_command_passes_settings_as_train_eval_flags():
+  run = sweep.Run('ant', 'medium', 10_000, 'opal', 3, 'gen:ant-medium-5000',
+                  'ant-expert-v2', '/r/x')
+  args = sweep.command(run, {'hidden': [64, 64], 'finetune_decoder': False, 'window': 5})
+  assert args[1:3] == ['-m', 'rl_repr_trail.train_eval']
+  assert set(args[3:]) == {
+      '--hidden=64,64', '--nofinetune_decoder', '--window=5', '--env=ant',
+      '--embed_learner=opal', '--downstream=latent_bc', '--expert_data=ant-expert-v2',
+      '--expert_size=10000', '--seed=3', '--save_dir=/r/x', '--offline_data=gen:ant-medium-5000'}
+
+
+def _result(root, task, offline, method, seed, scores, expert_size=10_000):
+  evals = [{'step': 1000 * (i + 1), 'normalized_score_mean': s, 'return_mean': 10 * s}
+           for i, s in enumerate(scores)]
+  d = root / task / (offline or 'none') / method.replace(' ', '_') / f'seed{seed}'
+  d.mkdir(parents=True)
+  (d / 'results.json').write_text(json.dumps({
+      'method': method, 'task': task, 'offline_data': offline, 'expert_size': expert_size,
+      'seed': seed, 'evals': evals, 'final': evals[-1],
+      'best': max(evals, key=lambda e: e['normalized_score_mean'])}))
+
+
+def test_summarize_tables_and_plots(tmp_path):
+  root = tmp_path / 'runs'
+  _result(root, 'ant', 'gen:ant-random-1000', 'TRAIL EBM', 0, [5, 30, 10])
+  _result(root, 'ant', 'gen:ant-random-1000', 'TRAIL EBM', 1, [5, 10, 20])
+  _result(root, 'ant', 'ant-medium-v2', 'TRAIL EBM', 0, [40, 50])
+  _result(root, 'ant', None, 'BC', 0, [1, 4])
+  _result(root, 'ant', None, 'BC', 1, [2, 8])
+  text = summarize.summarize(str(root), str(tmp_path / 'out'))
+  final = text.split('### Best')[0]
+  best = text.split('### Best')[1]
+  # Final: seeds 10 and 20; best: 30 and 20. BC (final 4 and 8) fills both ant rows.
+  assert '| ant | random (gen) | 6.0 +- 2.0 (2) | 15.0 +- 5.0 (2) |' in final
+  assert '| ant | medium-v2 | 6.0 +- 2.0 (2) | 50.0 +- 0.0 (1) |' in final
+  assert '| ant | random (gen) | 6.0 +- 2.0 (2) | 25.0 +- 5.0 (2) |' in best
+  assert '| task | offline data | BC | TRAIL EBM |' in text
+  plots = sorted(os.listdir(tmp_path / 'out' / 'plots'))
+  assert plots == ['bars_expert10000_best.png', 'bars_expert10000_final.png',
+                   'curves_ant_medium_v2_expert10000.png',
+                   'curves_ant_random_gen_expert10000.png']
+  for name in plots:
+    with open(tmp_path / 'out' / 'plots' / name, 'rb') as f:
+      assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+  assert (tmp_path / 'out' / 'summary.md').read_text().count('| ant |') == 4
+
+
+def test_summarize_refuses_a_directory_without_runs(tmp_path):
+  with pytest.raises(summarize.SummaryError, match='no finished run'):
+    summarize.summarize(str(tmp_path))
