@@ -31,7 +31,7 @@ VERSION = 1
 KINDS = ('random', 'medium', 'expert', 'medium-expert', 'medium-replay')
 DEFAULT_ROWS = 1_000_000
 SHARDS, MIN_SHARD_ROWS = 4, 25_000
-_NAME_RE = re.compile(r'^gen:([a-z0-9]+)-([a-z-]+?)(?:-(\d+))?$')
+_NAME_RE = re.compile(r'^gen:([a-z0-9_]+)-([a-z-]+?)(?:-(\d+))?$')
 
 # Maps observations [B, obs_dim] to actions [B, action_dim]; None acts uniformly at random.
 BatchPolicy = Callable[[np.ndarray], np.ndarray] | None
@@ -61,8 +61,9 @@ def rollout(task: envs.Task, policy: BatchPolicy, num_transitions: int, seed: in
       actions = np.asarray(policy(obs.astype(np.float32)), np.float64)
     for i, env in enumerate(pool):
       episode = episodes[i]
-      episode['infos/qpos'].append(env.unwrapped.data.qpos.copy())
-      episode['infos/qvel'].append(env.unwrapped.data.qvel.copy())
+      qpos, qvel = envs.physics_state(env)
+      episode['infos/qpos'].append(qpos)
+      episode['infos/qvel'].append(qvel)
       next_obs, reward, terminated, truncated, _ = env.step(actions[i])
       timeout = truncated and not terminated
       for key, value in (('observations', obs[i].copy()), ('actions', actions[i]), ('rewards', reward),

@@ -34,6 +34,9 @@ class SkillConfig:
   window: int = 10                 # t, steps per skill.
   latent_dim: int = 8              # Width of z.
   hidden: tuple[int, ...] = (256, 256)
+  # Units of each direction of the encoder's LSTM. 128, not 256: measured on 2 cores,
+  # 256 units make a pretraining step about twice as slow (5.6 vs 10.7 steps/s).
+  encoder_units: int = 128
   kl_weight: float = 0.1
   learning_rate: float = 1e-4
 
@@ -45,7 +48,7 @@ class WindowEncoder(tf.keras.Model):
                name: str = 'encoder'):
     super().__init__(name=name)
     self.body = tf.keras.Sequential([
-        tf.keras.layers.Bidirectional(tf.keras.layers.LSTM(units)),
+        tf.keras.layers.Bidirectional(tf.keras.layers.LSTM(units, unroll=True)),
         tf.keras.layers.Dense(2 * latent_dim)], name=f'{name}_net')
     self.body.build((None, window, input_dim))
 
@@ -77,7 +80,7 @@ class SkillLearner(tf.Module):
     action_dim = len(action_low)
     encoder_dim = action_dim if config.variant == 'spirl' else obs_dim + action_dim
     self.encoder = WindowEncoder(encoder_dim, config.window, config.latent_dim,
-                                 config.hidden[0])
+                                 config.encoder_units)
     self.prior = policies.GaussianLatentPolicy(obs_dim, config.latent_dim, config.hidden,
                                                name='prior')
     self.decoder = policies.TanhGaussianPolicy(obs_dim + config.latent_dim, action_low,

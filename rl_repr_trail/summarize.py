@@ -30,7 +30,7 @@ from rl_repr_trail import errors
 # The paper's column order: the BC baseline, temporal skills, then TRAIL.
 METHOD_ORDER = ('BC', 'OPAL', 'SPiRL', 'SkiLD', 'TRAIL EBM', 'TRAIL linear')
 NO_OFFLINE = 'none'
-_KIND_RE = re.compile(r'^(?:gen:)?[a-z0-9]+-([a-z-]+?)(?:-(v\d+|\d+))?$')
+_KIND_RE = re.compile(r'^(?:gen:)?[a-z0-9_]+-([a-z-]+?)(?:-(v\d+|\d+))?$')
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('output', None, 'Where summary.md and plots/ go (default: RUN_DIR).')
