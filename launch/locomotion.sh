@@ -1,24 +1,13 @@
 #!/usr/bin/env bash
 # The paper's locomotion table: every method on D4RL-protocol locomotion data, several
-# seeds, then a summary table and plots.
+# seeds, then a summary table and plots (runs/locomotion_SCALE/summary.md, plots/).
 #
 #   launch/locomotion.sh [quick|paper] [sweep flags: --parallel=N --root=DIR --override=JSON]
 #
-# quick (default): hopper, minutes on 2 cores, checks the whole pipeline.
-# paper: launch/configs/locomotion_paper.json, the paper's scale (days on a CPU).
+# quick (default): hopper, checks the whole pipeline in minutes.
+# paper: the paper's scale, launch/configs/locomotion_paper.json (days on a CPU).
 # A rerun skips finished runs and resumes interrupted ones.
-set -euo pipefail
+source "$(dirname "$0")/common.sh"
 scale="${1:-quick}"
 [[ $# -gt 0 ]] && shift
-case "$scale" in
-  quick|paper) ;;
-  *) echo "usage: $0 [quick|paper] [sweep flags]" >&2; exit 2 ;;
-esac
-here="$(cd "$(dirname "$0")" && pwd)"
-root="runs/locomotion_${scale}"
-for arg in "$@"; do
-  [[ "$arg" == --root=* ]] && root="${arg#--root=}"
-done
-python="${PYTHON:-python}"
-"$python" -m rl_repr_trail.sweep "$here/configs/locomotion_${scale}.json" --root="$root" "$@"
-"$python" -m rl_repr_trail.summarize "$root"
+run_table locomotion "$scale" "$@"

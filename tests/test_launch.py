@@ -36,7 +36,17 @@ def test_locomotion_quick(tmp_path):
       'curves_hopper_random_gen_expert500.png']
 
 
+def test_claims_reduced(tmp_path):
+  override = {'methods': ['bc', 'trail_ebm'], 'seeds': [0], 'expert_sizes': [500],
+              'data': {'offline_rows': 3000, 'expert_rows': 1500}, 'settings': TINY_SETTINGS}
+  root, out = _launch('claims.sh', tmp_path, override, 'reduced')
+  assert '3 runs in' in out  # BC once, TRAIL EBM on random and on medium data.
+  assert '| hopper | medium (gen) | ' in out and '- TRAIL beats BC: ' in out
+  assert (root / 'claims.md').exists() and (root / 'summary.md').exists()
+
+
 def test_launch_script_refuses_an_unknown_scale(tmp_path):
   result = subprocess.run(['bash', str(ROOT / 'launch' / 'locomotion.sh'), 'huge'],
                           capture_output=True, text=True)
-  assert result.returncode == 2 and 'usage' in result.stderr
+  assert result.returncode == 2
+  assert 'usage: launch/locomotion.sh [paper|quick]' in result.stderr

@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from rl_repr_trail import claims
 from rl_repr_trail import summarize
 from rl_repr_trail import sweep
 
@@ -132,3 +133,20 @@ def test_summarize_tables_and_plots(tmp_path):
 def test_summarize_refuses_a_directory_without_runs(tmp_path):
   with pytest.raises(summarize.SummaryError, match='no finished run'):
     summarize.summarize(str(tmp_path))
+
+
+def test_claims_report_ratios_and_verdicts(tmp_path):
+  root = tmp_path / 'runs'
+  _result(root, 'hopper', None, 'BC', 0, [8, 10])
+  _result(root, 'hopper', 'gen:hopper-random-1000', 'TRAIL EBM', 0, [1, 30])
+  _result(root, 'hopper', 'gen:hopper-medium-1000', 'TRAIL EBM', 0, [1, 5])
+  _result(root, 'hopper', 'gen:hopper-random-1000', 'OPAL', 0, [1, 5])
+  _result(root, 'hopper', 'gen:hopper-medium-1000', 'OPAL', 0, [1, 20])
+  text, verdicts = claims.report(summarize.group(summarize.read_runs(str(root))))
+  assert '| hopper | random (gen) | 10.0 | 5.0 (0.50x) | 30.0 (3.00x) |' in text
+  assert '| hopper | medium (gen) | 10.0 | 20.0 (2.00x) | 5.0 (0.50x) |' in text
+  assert '| hopper | OPAL | 5.0 | 20.0 | 0.25x |' in text
+  assert '| hopper | TRAIL EBM | 30.0 | 5.0 | 6.00x |' in text
+  assert verdicts == {'trail_beats_bc': [False, True], 'trail_beats_bc_on_random': [True],
+                      'skills_degrade_on_random': [True]}
+  assert '- TRAIL beats BC: 1 of 2 comparisons' in text

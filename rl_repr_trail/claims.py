@@ -1,0 +1,108 @@
+r"""Checks the paper's claims on a directory of runs (launch/claims.sh makes one).
+
+  python -m rl_repr_trail.claims RUN_DIR
+
+Claims (TRAIL.md section 5): TRAIL improves on BC (by up to 4x), and stays ahead of
+BC when the offline data is random, where the temporal-skill methods degrade. Per
+task, offline data and expert size it reports the ratio of each method's final
+normalized score to BC's, whether TRAIL beats BC, and, for every method that ran on
+both random and medium data, the ratio of its random-data score to its medium-data
+score. Writes the report to claims.md beside summary.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import app
+
+from rl_repr_trail import errors
+from rl_repr_trail import summarize
+
+TRAIL_METHODS = ('TRAIL EBM', 'TRAIL linear')
+SKILL_METHODS = ('OPAL', 'SPiRL', 'SkiLD')
+
+
+def _mean(runs: list[dict]) -> float:
+  return summarize.score_stats(runs, 'final')[0]
+
+
+def _ratio(a: float, b: float) -> str:
+  return f'{a / b:.2f}x' if b > 0 else 'n/a (BC scored <= 0)'
+
+
+def _kind(label: str) -> str:
+  """'random (gen)' and 'random-v2' are both random data."""
+  return label.split(' ')[0].rsplit('-v', 1)[0]
+
+
+def report(tables: dict) -> tuple[str, dict]:
+  """The claims report as markdown, and the verdicts by claim."""
+  lines, verdicts = [], {'trail_beats_bc': [], 'trail_beats_bc_on_random': [],
+                         'skills_degrade_on_random': []}
+  for size in sorted(tables):
+    table = tables[size]
+    methods = [m for m in summarize.methods_of(table) if m != 'BC']
+    lines += [f'### Final normalized score relative to BC, expert data {size} transitions', '',
+              '| task | offline data | BC | ' + ' | '.join(methods) + ' |',
+              '|---|---|---|' + '---|' * len(methods)]
+    for task, label in sorted(table):
+      cells = table[(task, label)]
+      if 'BC' not in cells:
+        continue
+      bc = _mean(cells['BC'])
+      row = [f'{_mean(cells[m]):.1f} ({_ratio(_mean(cells[m]), bc)})' if m in cells else '-'
+             for m in methods]
+      lines.append(f'| {task} | {label} | {bc:.1f} | ' + ' | '.join(row) + ' |')
+      for m in TRAIL_METHODS:
+        if m in cells:
+          wins = _mean(cells[m]) > bc
+          verdicts['trail_beats_bc'].append(wins)
+          if _kind(label) == 'random':
+            verdicts['trail_beats_bc_on_random'].append(wins)
+    lines.append('')
+    by_kind = {(task, _kind(label)): cells for (task, label), cells in table.items()}
+    pairs = [(task, m) for (task, kind) in sorted(by_kind) if kind == 'random'
+             for m in methods if m in by_kind[(task, kind)]
+             and m in by_kind.get((task, 'medium'), {})]
+    if pairs:
+      lines += [f'### Random-data score over medium-data score, expert data {size}', '',
+                '| task | method | random | medium | ratio |', '|---|---|---|---|---|']
+      for task, m in pairs:
+        random_score = _mean(by_kind[(task, 'random')][m])
+        medium_score = _mean(by_kind[(task, 'medium')][m])
+        lines.append(f'| {task} | {m} | {random_score:.1f} | {medium_score:.1f} | '
+                     f'{_ratio(random_score, medium_score)} |')
+        if m in SKILL_METHODS:
+          verdicts['skills_degrade_on_random'].append(random_score < medium_score)
+      lines.append('')
+  lines += ['### Verdicts', '']
+  for claim, text in (('trail_beats_bc', 'TRAIL beats BC'),
+                      ('trail_beats_bc_on_random', 'TRAIL beats BC on random offline data'),
+                      ('skills_degrade_on_random', 'skill methods score lower on random data '
+                       'than on medium data')):
+    found = verdicts[claim]
+    lines.append(f'- {text}: ' + (f'{sum(found)} of {len(found)} comparisons' if found
+                                  else 'not measured (methods or data missing)'))
+  return '\n'.join(lines), verdicts
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) != 2:
+    raise app.UsageError('Usage: python -m rl_repr_trail.claims RUN_DIR')
+  try:
+    text, _ = report(summarize.group(summarize.read_runs(argv[1])))
+  except errors.InputError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  path = os.path.join(argv[1], 'claims.md')
+  with open(path + '.tmp', 'w') as f:
+    f.write(f'# Claims checked on {argv[1]}\n\n{text}\n')
+  os.replace(path + '.tmp', path)
+  print(text)
+  print(f'Wrote {path}.')
+
+
+if __name__ == '__main__':
+  app.run(main)
