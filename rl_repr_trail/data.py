@@ -161,9 +161,23 @@ def d4rl_dataset_dir() -> str:
   return os.path.expanduser(os.environ.get('D4RL_DATASET_DIR', '~/.d4rl/datasets'))
 
 
+# AntMaze files are named after how they were collected (d4rl/infos.py download URLs).
+_ANTMAZE_FILES = {'umaze': ('u-maze', False, False), 'umaze-diverse': ('u-maze', True, True),
+                  'medium-play': ('big-maze', True, False),
+                  'medium-diverse': ('big-maze', True, True),
+                  'large-play': ('hardest-maze', True, False),
+                  'large-diverse': ('hardest-maze', True, True)}
+
+
 def d4rl_file_name(name: str) -> str:
   """File name D4RL downloads a dataset to: 'hopper-medium-v2' -> 'hopper_medium-v2.hdf5'."""
   match = _D4RL_NAME_RE.match(name)
+  if match and match.group(1) == 'antmaze' and match.group(2) in _ANTMAZE_FILES:
+    maze, multistart, multigoal = _ANTMAZE_FILES[match.group(2)]
+    suffix = {'0': '', '2': '_fixed'}.get(match.group(3))
+    if suffix is not None:
+      return (f'Ant_maze_{maze}_noisy_multistart_{multistart}_multigoal_{multigoal}_sparse'
+              f'{suffix}.hdf5')
   if not match:
     raise DataError(f'{name!r} is not a D4RL dataset name (expected e.g. hopper-medium-v2).')
   env, kind, version = match.group(1), match.group(2), int(match.group(3))

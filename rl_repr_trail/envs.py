@@ -6,6 +6,11 @@ layouts (TRAIL.md section 7), so policies trained on D4RL files act in them.
 DeepMind Control Suite tasks (cartpole_swingup, ...) run through shimmy's
 gymnasium wrapper with their observations flattened; their returns lie in
 [0, 1000], so their normalized score is return / 10.
+AntMaze tasks run gymnasium-robotics' AntMaze with D4RL's maze layouts and its
+evaluation start and goal cells; observations are laid out and placed as in
+D4RL's files (x, y relative to the start cell, then the rest of qpos and qvel,
+29 dims); an episode ends at the goal with return 1, so the normalized score is
+the success rate in percent.
 """
 
 from __future__ import annotations
@@ -53,6 +58,17 @@ DM_CONTROL = {  # name: (domain-task, flattened observation dims, action dims).
 _DM_CONTROL_PREFIX = 'dm_control/'
 TASKS.update({name: Task(name, f'{_DM_CONTROL_PREFIX}{spec}-v0', obs, act, 0.0, 1000.0)
               for name, (spec, obs, act) in DM_CONTROL.items()})
+# name: (gymnasium-robotics id, D4RL's evaluation start and goal cells (row, column) in
+# its maze layout, episode steps), from d4rl.locomotion (*_MAZE_TEST, max_episode_steps).
+ANTMAZE = {
+    'antmaze_umaze': ('AntMaze_UMaze-v4', (1, 1), (3, 1), 700),
+    'antmaze_medium': ('AntMaze_Medium-v4', (1, 1), (6, 6), 1000),
+    'antmaze_large': ('AntMaze_Large-v4', (1, 1), (7, 9), 1000),
+}
+TASKS.update({name: Task(name, env_id, 29, 8, 0.0, 1.0, env_kwargs=(
+    ('start_cell', start), ('goal_cell', goal), ('max_episode_steps', steps)))
+              for name, (env_id, start, goal, steps) in ANTMAZE.items()})
+_ANTMAZE_NAME_RE = re.compile(r'^(?:gen:)?antmaze-(umaze|medium|large)-')
 
 GENERATED_PREFIX = 'gen:'
 _NAME_RE = re.compile(r'^(?:gen:)?([a-z0-9_]+)-')
@@ -60,6 +76,9 @@ _NAME_RE = re.compile(r'^(?:gen:)?([a-z0-9_]+)-')
 
 def task_for_dataset(name: str) -> Task:
   """Returns the task of a D4RL name ('ant-medium-v2') or a generated one ('gen:ant-medium')."""
+  maze = _ANTMAZE_NAME_RE.match(name)
+  if maze:
+    return TASKS[f'antmaze_{maze.group(1)}']
   match = _NAME_RE.match(name)
   if not match or match.group(1) not in TASKS:
     raise errors.InputError(
@@ -75,9 +94,46 @@ def get_task(name: str) -> Task:
   return TASKS[name]
 
 
+class _D4RLAntMazeObservation(gym.ObservationWrapper):
+  """gymnasium-robotics' dict observation as D4RL's antmaze array: qpos (x, y relative to
+  the start cell) then qvel, 29 dims. The goal is not observed, as in D4RL."""
+
+  def __init__(self, env: gym.Env, start_xy: np.ndarray):
+    super().__init__(env)
+    self._start_xy = start_xy
+    self.observation_space = gym.spaces.Box(-np.inf, np.inf, (29,), np.float64)
+
+  def observation(self, observation: dict) -> np.ndarray:
+    return np.concatenate([observation['achieved_goal'] - self._start_xy,
+                           observation['observation']])
+
+
+def _make_antmaze(task: Task) -> gym.Env:
+  import gymnasium_robotics  # pylint: disable=g-import-not-at-top  # Optional dependency.
+  from gymnasium_robotics.envs.maze import maps  # pylint: disable=g-import-not-at-top
+  gym.register_envs(gymnasium_robotics)
+  kwargs = dict(task.env_kwargs)
+  layout = {'antmaze_umaze': maps.U_MAZE, 'antmaze_medium': maps.MEDIUM_MAZE,
+            'antmaze_large': maps.LARGE_MAZE}[task.name]
+  cells = [list(row) for row in layout]
+  (sr, sc), (gr, gc) = kwargs['start_cell'], kwargs['goal_cell']
+  cells[sr][sc], cells[gr][gc] = 'r', 'g'
+  # gymnasium-robotics puts row 0 at the top (largest y), D4RL at the smallest y:
+  # reversing the rows builds D4RL's maze, not its mirror image.
+  cells = cells[::-1]
+  with warnings.catch_warnings():
+    warnings.filterwarnings('ignore', message='.*is out of date.*')
+    env = gym.make(task.env_id, maze_map=cells, continuing_task=False,
+                   max_episode_steps=kwargs['max_episode_steps'])
+  start_xy = env.unwrapped.maze.cell_rowcol_to_xy(np.array([len(cells) - 1 - sr, sc]))
+  return _D4RLAntMazeObservation(env, start_xy)
+
+
 def make_env(task: Task, seed: int | None = None) -> gym.Env:
-  """Creates the gymnasium environment of `task` (1,000-step episodes), seeded."""
-  if task.env_id.startswith(_DM_CONTROL_PREFIX):
+  """Creates the gymnasium environment of `task`, seeded."""
+  if task.name in ANTMAZE:
+    env = _make_antmaze(task)
+  elif task.env_id.startswith(_DM_CONTROL_PREFIX):
     # Nothing is rendered; EGL keeps dm_control from probing for an X display.
     os.environ.setdefault('MUJOCO_GL', 'egl')
     import shimmy  # pylint: disable=g-import-not-at-top  # Registers the dm_control/* ids.
@@ -97,6 +153,8 @@ def make_env(task: Task, seed: int | None = None) -> gym.Env:
 def physics_state(env: gym.Env) -> tuple[np.ndarray, np.ndarray]:
   """qpos and qvel of the simulator behind a MuJoCo or dm_control environment."""
   inner = env.unwrapped
+  if hasattr(inner, 'ant_env'):  # gymnasium-robotics' AntMaze.
+    inner = inner.ant_env
   data = inner.physics.data if hasattr(inner, 'physics') else inner.data
   return data.qpos.copy(), data.qvel.copy()
 

@@ -7,7 +7,9 @@ The config is JSON (see launch/configs/ for commented examples in their "about")
   tasks, offline_kinds (random, medium, medium-replay, ...), methods (trail_ebm,
   trail_linear, opal, spirl, skild, bc), expert_sizes, seeds, root (the sweep's
   directory), data {source: auto | d4rl | generated, offline_rows, expert_rows},
-  settings (any train_eval flag, e.g. pretrain_steps), parallel.
+  settings (any train_eval flag, e.g. pretrain_steps), parallel, and optionally
+  datasets {TASK: {offline: {LABEL: name or path}, expert: name or path}}, which
+  names a task's data outright instead of by kind (AntMaze's D4RL files).
 
 Each run is a train_eval process with its own directory
 root/TASK/OFFLINE/expertN/METHOD/seedS (BC, which reads no offline data, under
@@ -44,7 +46,7 @@ METHODS = {'trail_ebm': ('trail_ebm', 'latent_bc'), 'trail_linear': ('trail_line
            'skild': ('skild', 'latent_bc'), 'bc': ('none', 'bc')}
 SOURCES = ('auto', 'd4rl', 'generated')
 _KEYS = {'about', 'root', 'tasks', 'offline_kinds', 'methods', 'expert_sizes', 'seeds', 'data',
-         'settings', 'parallel'}
+         'settings', 'parallel', 'datasets'}
 _DATA_KEYS = {'source', 'offline_rows', 'expert_rows'}
 # Settings the sweep itself sets for each run.
 _PER_RUN = {'offline_data', 'expert_data', 'task', 'embed_learner', 'downstream', 'expert_size',
@@ -130,7 +132,17 @@ def load_config(path: str, override: str | None = None) -> dict:
   for method in _need(config, 'methods', path):
     if method not in METHODS:
       raise SweepError(f'{path}: method {method!r} is not one of {sorted(METHODS)}.')
-  needs_offline = any(m != 'bc' for m in config['methods'])
+  datasets = config.setdefault('datasets', {})
+  for task, named in datasets.items():
+    if task not in config['tasks']:
+      raise SweepError(f'{path}: "datasets" names task {task!r}, which is not in "tasks".')
+    if (not isinstance(named, dict) or not isinstance(named.get('expert'), str)
+        or not isinstance(named.get('offline'), dict) or not named['offline']
+        or not all(isinstance(v, str) for v in named['offline'].values())):
+      raise SweepError(f'{path}: "datasets"/{task} must be {{"offline": {{LABEL: NAME, ...}}, '
+                       f'"expert": NAME}}, got {named!r}.')
+  needs_offline = any(m != 'bc' for m in config['methods']) and any(
+      t not in datasets for t in config['tasks'])
   if needs_offline:
     for kind in _need(config, 'offline_kinds', path):
       if kind not in generate.KINDS:
@@ -173,12 +185,18 @@ def plan(config: dict, root: str) -> list[Run]:
   expert_rows = config['data'].get('expert_rows', max(config['expert_sizes']) + 1000)
   runs = []
   for task in config['tasks']:
-    expert = _dataset(task, 'expert', expert_rows, source)
+    named = config['datasets'].get(task)
+    if named:
+      expert, offline_data = named['expert'], dict(named['offline'])
+    else:
+      expert = _dataset(task, 'expert', expert_rows, source)
+      offline_data = {kind: _dataset(task, kind, offline_rows, source)
+                      for kind in config['offline_kinds']}
     for size in config['expert_sizes']:
       for method in config['methods']:
-        kinds = ['none'] if method == 'bc' else config['offline_kinds']
+        kinds = ['none'] if method == 'bc' else list(offline_data)
         for kind in kinds:
-          offline = None if kind == 'none' else _dataset(task, kind, offline_rows, source)
+          offline = offline_data.get(kind)
           for seed in config['seeds']:
             run = Run(task, kind, size, method, seed, offline, expert, '')
             run.save_dir = os.path.join(root, run.label)
@@ -244,6 +262,15 @@ def sweep(config: dict, root: str, parallel: int) -> list[Run]:
   print(f'[sweep] {len(runs)} runs in {root}: {len(runs) - len(todo)} finished earlier '
         f'(skipped), {len(todo)} to run, {parallel} at a time.', flush=True)
   names = sorted({r.expert_data for r in todo} | {r.offline_data for r in todo if r.offline_data})
+  missing = []
+  for name in names:
+    if not name.startswith(envs.GENERATED_PREFIX):
+      try:
+        data.resolve_path(name)
+      except data.DataError as e:
+        missing.append(str(e))
+  if missing:
+    raise SweepError('The sweep needs data files that are missing:\n  ' + '\n  '.join(missing))
   for name in names:  # Generated once here, not by several runs at the same time.
     path = generate.resolve(name) if name.startswith(envs.GENERATED_PREFIX) else (
         data.resolve_path(name))

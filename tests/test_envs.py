@@ -38,3 +38,40 @@ def test_dm_control_normalized_score_is_return_over_10():
   task = envs.get_task('walker_walk')
   assert envs.normalized_score(task, 1000.0) == 100.0
   assert envs.normalized_score(task, 250.0) == 25.0
+
+
+@pytest.mark.parametrize('name,goal', [('antmaze_umaze', (0, 8)), ('antmaze_medium', (20, 20)),
+                                       ('antmaze_large', (32, 24))])
+def test_antmaze_is_d4rl_layout_and_frame(name, goal):
+  task = envs.get_task(name)
+  env = envs.make_env(task, seed=0)
+  obs, _ = env.reset(seed=0)
+  qpos, qvel = envs.physics_state(env)
+  assert obs.shape == (29,)
+  np.testing.assert_allclose(obs[2:15], qpos[2:])
+  np.testing.assert_allclose(obs[15:], qvel)
+  assert np.all(np.abs(obs[:2]) <= 1.0)  # The start cell is the origin, as in D4RL.
+  # D4RL's evaluation goal, in D4RL's frame (up to the goal noise of a quarter cell).
+  inner = env.unwrapped
+  start_xy = qpos[:2] - obs[:2]
+  assert np.all(np.abs(inner.goal - start_xy - np.array(goal)) <= 1.0)
+  env.close()
+
+
+def test_antmaze_episode_ends_at_the_goal_with_return_one():
+  env = envs.make_env(envs.get_task('antmaze_umaze'), seed=0)
+  env.reset(seed=0)
+  ant = env.unwrapped.ant_env
+  qpos, qvel = ant.data.qpos.copy(), ant.data.qvel.copy()
+  qpos[:2] = env.unwrapped.goal
+  ant.set_state(qpos, qvel)
+  _, reward, terminated, _, _ = env.step(np.zeros(8))
+  assert terminated and reward == 1.0
+  env.close()
+
+
+def test_antmaze_d4rl_names_and_files():
+  assert envs.task_for_dataset('antmaze-medium-diverse-v2').name == 'antmaze_medium'
+  assert data.d4rl_file_name('antmaze-large-play-v2') == (
+      'Ant_maze_hardest-maze_noisy_multistart_True_multigoal_False_sparse_fixed.hdf5')
+  assert envs.normalized_score(envs.get_task('antmaze_large'), 1.0) == 100.0

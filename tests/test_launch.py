@@ -6,6 +6,10 @@ import pathlib
 import subprocess
 import sys
 
+from rl_repr_trail import data
+from rl_repr_trail import envs
+from rl_repr_trail import generate
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TINY_SETTINGS = {'pretrain_steps': 40, 'downstream_steps': 40, 'eval_interval': 20,
                  'eval_episodes': 1, 'log_interval': 20, 'checkpoint_interval': 20,
@@ -50,3 +54,35 @@ def test_launch_script_refuses_an_unknown_scale(tmp_path):
                           capture_output=True, text=True)
   assert result.returncode == 2
   assert 'usage: launch/locomotion.sh [paper|quick]' in result.stderr
+
+
+def _write_antmaze_files(directory):
+  """D4RL-format antmaze files (random actions in the task's maze), under D4RL's names."""
+  task = envs.get_task('antmaze_umaze')
+  for i, name in enumerate(('antmaze-umaze-v2', 'antmaze-umaze-diverse-v2')):
+    arrays = generate.rollout(task, None, 1400, seed=i, num_envs=2)
+    data.write_hdf5(str(directory / data.d4rl_file_name(name)), arrays, {'task': task.name})
+
+
+def test_antmaze_names_every_missing_file(tmp_path):
+  env = dict(os.environ, PYTHON=sys.executable, D4RL_DATASET_DIR=str(tmp_path))
+  result = subprocess.run(['bash', str(ROOT / 'launch' / 'antmaze.sh'), 'quick',
+                           f'--root={tmp_path / "runs"}'], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+  assert result.returncode == 2
+  for name in ('Ant_maze_u-maze_noisy_multistart_False_multigoal_False_sparse_fixed.hdf5',
+               'Ant_maze_u-maze_noisy_multistart_True_multigoal_True_sparse_fixed.hdf5'):
+    assert str(tmp_path / name) in result.stderr
+  assert not (tmp_path / 'runs').exists() or not any((tmp_path / 'runs').rglob('config.json'))
+
+
+def test_antmaze_quick_on_d4rl_format_files(tmp_path, monkeypatch):
+  (tmp_path / 'd4rl').mkdir()
+  _write_antmaze_files(tmp_path / 'd4rl')
+  monkeypatch.setenv('D4RL_DATASET_DIR', str(tmp_path / 'd4rl'))
+  override = {'methods': ['bc', 'trail_ebm'], 'seeds': [0], 'expert_sizes': [500],
+              'settings': dict(TINY_SETTINGS, eval_episodes=1)}
+  root, out = _launch('antmaze.sh', tmp_path, override, 'quick')
+  assert '3 runs in' in out
+  assert '| antmaze_umaze | umaze-v2 | ' in out and '| antmaze_umaze | umaze-diverse-v2 | ' in out
+  assert (root / 'summary.md').exists()

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The paper's DeepMind Control Suite table: every method on data generated with the
+# collect tooling (SAC experts on dm_control, flattened observations), several seeds,
+# then a summary table and plots (runs/dm_control_SCALE/summary.md, plots/).
+#
+#   launch/dm_control.sh [quick|paper] [sweep flags: --parallel=N --root=DIR --override=JSON]
+#
+# quick (default): cartpole_swingup, checks the whole pipeline in minutes.
+# paper: cartpole_swingup, cheetah_run, walker_walk, quadruped_run; each needs its bundled
+# policies (python -m rl_repr_trail.collect train_expert --env=TASK, then export_policies).
+source "$(dirname "$0")/common.sh"
+scale="${1:-quick}"
+[[ $# -gt 0 ]] && shift
+run_table dm_control "$scale" "$@"
