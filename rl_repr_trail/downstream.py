@@ -37,10 +37,11 @@ def compiled_actor(act, obs_dim: int):
   return lambda observations: act(observations).numpy()
 
 
-def _entropy_terms(learner, distribution, rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def _entropy_terms(learner, policy: policies.TanhGaussianPolicy, distribution,
+                   rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
   """log pi of shared-noise samples, and alpha times their global mean."""
   noise = policies.entropy_noise(learner.seed, learner.updates, rows, learner.action_dim)
-  sample_log_prob = policies.entropy_sample_log_prob(distribution, noise)
+  sample_log_prob = policy.sample_log_prob(distribution, noise)
   return sample_log_prob, tf.stop_gradient(learner.temperature.alpha) * training.global_mean(
       sample_log_prob)
 
@@ -88,7 +89,8 @@ class LatentBC(tf.Module):
       latent_nll = -training.global_mean(self.latent_policy(obs).log_prob(latents))
       distribution = self.decoder(tf.concat([obs, latents], axis=-1))
       action_nll = -training.global_mean(self.decoder.log_prob(distribution, actions))
-      sample_log_prob, entropy_term = _entropy_terms(self, distribution, tf.shape(obs)[0])
+      sample_log_prob, entropy_term = _entropy_terms(self, self.decoder, distribution,
+                                                     tf.shape(obs)[0])
       loss = latent_nll + action_nll + entropy_term
     variables = self._variables
     self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
@@ -130,7 +132,7 @@ class BC(tf.Module):
     with tf.GradientTape() as tape:
       distribution = self.policy(batch['observations'])
       nll = -training.global_mean(self.policy.log_prob(distribution, batch['actions']))
-      sample_log_prob, entropy_term = _entropy_terms(self, distribution,
+      sample_log_prob, entropy_term = _entropy_terms(self, self.policy, distribution,
                                                      tf.shape(batch['observations'])[0])
       loss = nll + entropy_term
     variables = self.policy.trainable_variables

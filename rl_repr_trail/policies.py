@@ -21,7 +21,13 @@ BOUND_EPS = 1e-6
 
 
 class TanhGaussianPolicy(tf.keras.Model):
-  """pi(a | x): a diagonal Gaussian squashed by tanh and scaled to [low, high]."""
+  """pi(a | x): a diagonal Gaussian over u, squashed to a = center + half_range * tanh(u).
+
+  Calling it gives the Gaussian over u; `log_prob`, `sample_log_prob` and `mode` apply
+  the squashing. Spelling out the change of variables (instead of a tfp
+  TransformedDistribution with a bijector chain) computes the same numbers with about
+  half the graph ops, which sets the speed of these small update steps on a CPU.
+  """
 
   def __init__(self, input_dim: int, action_low: np.ndarray, action_high: np.ndarray,
                hidden: Sequence[int] = (256, 256), name: str = 'tanh_gaussian_policy'):
@@ -32,25 +38,34 @@ class TanhGaussianPolicy(tf.keras.Model):
     self._center = tf.constant((high + low) / 2.0)
     self._half_range = tf.constant((high - low) / 2.0)
     self.trunk = networks.mlp(input_dim, hidden, 2 * self.action_dim, name=f'{name}_mlp')
+    self._tanh = tfb.Tanh()
+    self._log_half_range = float(np.sum(np.log((high - low) / 2.0)))
 
   def call(self, inputs: tf.Tensor) -> tfd.Distribution:
+    """The Gaussian over the pre-squash u (event: the last axis)."""
     mean, log_std = tf.split(self.trunk(inputs), 2, axis=-1)
     log_std = tf.clip_by_value(log_std, LOG_STD_MIN, LOG_STD_MAX)
-    base = tfd.MultivariateNormalDiag(mean, tf.exp(log_std))
-    squash = tfb.Chain([tfb.Shift(self._center), tfb.Scale(self._half_range), tfb.Tanh()])
-    return tfd.TransformedDistribution(base, squash)
+    return tfd.Independent(tfd.Normal(mean, tf.exp(log_std)), 1)
 
-  def log_prob(self, distribution: tfd.Distribution, actions: tf.Tensor) -> tf.Tensor:
+  def _squashed_log_prob(self, base: tfd.Distribution, u: tf.Tensor) -> tf.Tensor:
+    """log pi(a) for a = squash(u): log N(u) - log |da/du|."""
+    log_det = tf.reduce_sum(self._tanh.forward_log_det_jacobian(u, event_ndims=0), axis=-1)
+    return base.log_prob(u) - log_det - self._log_half_range
+
+  def log_prob(self, base: tfd.Distribution, actions: tf.Tensor) -> tf.Tensor:
     """Log-likelihood of data actions, finite at the action bounds."""
-    margin = self._half_range * BOUND_EPS
-    inside = tf.clip_by_value(actions, self._center - self._half_range + margin,
-                              self._center + self._half_range - margin)
-    return distribution.log_prob(inside)
+    scaled = (actions - self._center) / self._half_range
+    u = tf.atanh(tf.clip_by_value(scaled, -1.0 + BOUND_EPS, 1.0 - BOUND_EPS))
+    return self._squashed_log_prob(base, u)
+
+  def sample_log_prob(self, base: tfd.Distribution, noise: tf.Tensor) -> tf.Tensor:
+    """log pi(a~) of the reparametrized sample a~ = squash(mean + std * noise): the entropy
+    term's estimate. The noise is given so that replicas can share one global draw."""
+    return self._squashed_log_prob(base, base.mean() + base.stddev() * noise)
 
   def mode(self, inputs: tf.Tensor) -> tf.Tensor:
     """The squashed mean: the deterministic action used when acting."""
-    distribution = self(inputs)
-    return distribution.bijector.forward(distribution.distribution.mean())
+    return self._center + self._half_range * tf.tanh(self(inputs).mean())
 
 
 LOG_VAR_MIN, LOG_VAR_MAX = -20.0, 4.0
@@ -60,7 +75,7 @@ def diag_gaussian(params: tf.Tensor) -> tfd.Distribution:
   """A diagonal Gaussian from [..., 2k] network outputs: k means, then k log-variances."""
   mean, log_var = tf.split(params, 2, axis=-1)
   log_var = tf.clip_by_value(log_var, LOG_VAR_MIN, LOG_VAR_MAX)
-  return tfd.MultivariateNormalDiag(mean, tf.exp(0.5 * log_var))
+  return tfd.Independent(tfd.Normal(mean, tf.exp(0.5 * log_var)), 1)
 
 
 class GaussianLatentPolicy(tf.keras.Model):
@@ -95,15 +110,6 @@ class Temperature(tf.Module):
       loss = -self.log_alpha * training.global_mean(target)
     self.optimizer.apply_gradients(zip(tape.gradient(loss, [self.log_alpha]), [self.log_alpha]))
     return training.reported(loss)
-
-
-def entropy_sample_log_prob(distribution: tfd.Distribution, noise: tf.Tensor) -> tf.Tensor:
-  """log pi(a~) of the reparametrized sample a~ = squash(mean + std * noise): the entropy
-  term's estimate. The noise is given so that replicas can share one global draw."""
-  base = distribution.distribution
-  pre_squash = base.mean() + base.stddev() * noise
-  return base.log_prob(pre_squash) - distribution.bijector.forward_log_det_jacobian(
-      pre_squash, event_ndims=1)
 
 
 def entropy_noise(seed: int, counter: tf.Variable, rows: tf.Tensor, action_dim: int) -> tf.Tensor:

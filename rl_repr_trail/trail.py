@@ -136,7 +136,7 @@ class TrailLearner(tf.Module):
       contrastive = training.global_mean(contrastive_loss(energy, own_rows))
       distribution = self.decoder(tf.concat([obs, self.features(phi)], axis=-1))
       decoder_nll = -training.global_mean(self.decoder.log_prob(distribution, actions))
-      sample_log_prob = policies.entropy_sample_log_prob(distribution, policies.entropy_noise(
+      sample_log_prob = self.decoder.sample_log_prob(distribution, policies.entropy_noise(
           self.seed + 1, self.updates, local, self.decoder.action_dim))
       entropy_term = tf.stop_gradient(self.temperature.alpha) * training.global_mean(
           sample_log_prob)
