@@ -140,6 +140,15 @@ def curve(runs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   return np.array(steps), scores.mean(axis=0), scores.std(axis=0)
 
 
+def _save(fig, ax, path: str) -> str:
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  ax.legend(fontsize='small')
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path
+
+
 def plot(tables: dict, plot_dir: str) -> list[str]:
   """Evaluation curves per row and a bar chart per table; returns the files written."""
   import matplotlib  # pylint: disable=g-import-not-at-top
@@ -159,12 +168,8 @@ def plot(tables: dict, plot_dir: str) -> list[str]:
           ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
       ax.set(title=f'{task}, offline {label}, expert {size}', xlabel='downstream step',
              ylabel='normalized score')
-      ax.legend(fontsize='small')
-      path = os.path.join(plot_dir, f'curves_{_slug(task)}_{_slug(label)}_expert{size}.png')
-      fig.tight_layout()
-      fig.savefig(path, dpi=100)
-      plt.close(fig)
-      written.append(path)
+      written.append(_save(fig, ax, os.path.join(
+          plot_dir, f'curves_{_slug(task)}_{_slug(label)}_expert{size}.png')))
     for which in ('final', 'best'):
       rows = sorted(table)
       fig, ax = plt.subplots(figsize=(max(6, 1.5 * len(rows) * len(methods) / 3), 4))
@@ -177,12 +182,7 @@ def plot(tables: dict, plot_dir: str) -> list[str]:
       ax.set_xticks(np.arange(len(rows)) + 0.4 - width / 2)
       ax.set_xticklabels([f'{t}\n{l}' for t, l in rows], fontsize='small')
       ax.set(title=f'{which} normalized score, expert {size}', ylabel='normalized score')
-      ax.legend(fontsize='small')
-      path = os.path.join(plot_dir, f'bars_expert{size}_{which}.png')
-      fig.tight_layout()
-      fig.savefig(path, dpi=100)
-      plt.close(fig)
-      written.append(path)
+      written.append(_save(fig, ax, os.path.join(plot_dir, f'bars_expert{size}_{which}.png')))
   return written
 
 

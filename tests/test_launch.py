@@ -86,3 +86,13 @@ def test_antmaze_quick_on_d4rl_format_files(tmp_path, monkeypatch):
   assert '3 runs in' in out
   assert '| antmaze_umaze | umaze-v2 | ' in out and '| antmaze_umaze | umaze-diverse-v2 | ' in out
   assert (root / 'summary.md').exists()
+
+
+def test_dm_control_quick(tmp_path):
+  override = {'methods': ['bc', 'trail_ebm'], 'offline_kinds': ['medium'], 'seeds': [0],
+              'expert_sizes': [500], 'data': {'offline_rows': 3000, 'expert_rows': 2000},
+              'settings': TINY_SETTINGS}
+  root, out = _launch('dm_control.sh', tmp_path, override, 'quick')
+  assert '2 runs in' in out
+  assert '| cartpole_swingup | medium (gen) | ' in out
+  assert os.path.exists(root / 'plots' / 'curves_cartpole_swingup_medium_gen_expert500.png')
