@@ -1,8 +1,9 @@
 """Downstream imitation of expert data: latent BC on TRAIL's latent actions, and plain BC.
 
 Both learners have `update(batch)` returning scalar metrics, `act(observations)`
-returning deterministic actions and `actor(obs_dim)`, the compiled numpy policy; both add the entropy term with a learned
-temperature (target entropy -|A|) to the policy's negative log-likelihood.
+returning deterministic actions and `actor(obs_dim)`, the compiled numpy policy; both
+add the entropy term with a learned temperature (target entropy -|A|) to the policy's
+negative log-likelihood.
 """
 
 from __future__ import annotations

@@ -259,9 +259,7 @@ def _latent_bc(config: RunConfig, task: envs.Task, embedding, expert: data.Datas
   if window:
     learner = skills.SkillLatentBC(embedding, task.obs_dim, learning_rate, config.hidden,
                                    config.finetune_decoder)
-    starts = expert.window_starts(window)
-    rows = starts[:, None] + np.arange(window)
-    latents = learner.latents(expert.observations[rows], expert.actions[rows])
+    rows = expert.window_starts(window)[:, None] + np.arange(window)
   else:
     learner = downstream.LatentBC(embedding, task.obs_dim, task.action_dim,
                                   downstream.LatentBCConfig(
@@ -269,7 +267,7 @@ def _latent_bc(config: RunConfig, task: envs.Task, embedding, expert: data.Datas
                                       finetune_decoder=config.finetune_decoder),
                                   seed=config.seed)
     rows = expert.transition_rows()
-    latents = learner.latents(expert.observations[rows], expert.actions[rows])
+  latents = learner.latents(expert.observations[rows], expert.actions[rows])
   return learner, training.Sampler(expert, config.seed + 1, {'latents': latents}, window=window)
 
 

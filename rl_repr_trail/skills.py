@@ -56,12 +56,6 @@ class WindowEncoder(tf.keras.Model):
     return policies.diag_gaussian(self.body(windows))
 
 
-def window_loss(decoder_log_probs: tf.Tensor, posterior: tfd.Distribution,
-                prior: tfd.Distribution) -> tuple[tf.Tensor, tf.Tensor]:
-  """Per-window reconstruction sum_t -log pi(a_t | s_t, z) [B] and KL(q || rho) [B]."""
-  return -tf.reduce_sum(decoder_log_probs, axis=1), tfd.kl_divergence(posterior, prior)
-
-
 def _repeat_over_window(z: tf.Tensor, window: int) -> tf.Tensor:
   return tf.repeat(z[:, None, :], window, axis=1)
 
@@ -111,8 +105,8 @@ class SkillLearner(tf.Module):
     """Reconstruction and KL per window, z = mean + std * noise drawn from q."""
     posterior = self.posterior(observations, actions)
     z = posterior.mean() + posterior.stddev() * noise
-    return window_loss(self.decoder_log_probs(observations, actions, z), posterior,
-                       self.prior(observations[:, 0]))
+    reconstruction = -tf.reduce_sum(self.decoder_log_probs(observations, actions, z), axis=1)
+    return reconstruction, tfd.kl_divergence(posterior, self.prior(observations[:, 0]))
 
   def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     obs, actions = batch['observations'], batch['actions']
