@@ -3,7 +3,7 @@
 Both learners have `update(batch)` returning scalar metrics, `act(observations)`
 returning deterministic actions and `actor(obs_dim)`, the compiled numpy policy; both
 add the entropy term with a learned temperature (target entropy -|A|) to the policy's
-negative log-likelihood.
+negative log-likelihood, unless their config's `entropy_term` is off.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class LatentBCConfig:
   learning_rate: float = 1e-4
   hidden: tuple[int, ...] = (256, 256)
   finetune_decoder: bool = True
+  entropy_term: bool = True
 
 
 @dataclasses.dataclass
@@ -30,6 +31,7 @@ class BCConfig:
   hidden: tuple[int, ...] = (256, 256)
   # The rate drops 10x at these fractions of the run (180k and 190k of 200k steps).
   decay_at: tuple[float, float] = (0.9, 0.95)
+  entropy_term: bool = True
 
 
 def compiled_actor(act, obs_dim: int):
@@ -64,7 +66,8 @@ class LatentBC(tf.Module):
     self.decoder = embedding.decoder
     self.latent_policy = policies.GaussianLatentPolicy(obs_dim, embedding.latent_dim,
                                                        config.hidden)
-    self.temperature = policies.Temperature(action_dim, config.learning_rate)
+    self.temperature = policies.Temperature(action_dim, config.learning_rate,
+                                            config.entropy_term)
     self.optimizer = tf.keras.optimizers.Adam(config.learning_rate)
     self.optimizer.build(self._variables)
     self.temperature.optimizer.build([self.temperature.log_alpha])
@@ -126,7 +129,8 @@ class BC(tf.Module):
         [config.learning_rate, config.learning_rate / 10, config.learning_rate / 100])
     self.optimizer = tf.keras.optimizers.Adam(schedule)
     self.optimizer.build(self.policy.trainable_variables)
-    self.temperature = policies.Temperature(len(action_low), config.learning_rate)
+    self.temperature = policies.Temperature(len(action_low), config.learning_rate,
+                                            config.entropy_term)
     self.temperature.optimizer.build([self.temperature.log_alpha])
 
   def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:

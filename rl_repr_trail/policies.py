@@ -91,20 +91,27 @@ class GaussianLatentPolicy(tf.keras.Model):
 
 
 class Temperature(tf.Module):
-  """Learned entropy temperature alpha = exp(log_alpha), target entropy -|A|."""
+  """Learned entropy temperature alpha = exp(log_alpha), target entropy -|A|.
 
-  def __init__(self, action_dim: int, learning_rate: float):
+  With `enabled=False` alpha is 0 and never updated: the entropy term drops out of
+  the loss (the --noentropy_term ablation).
+  """
+
+  def __init__(self, action_dim: int, learning_rate: float, enabled: bool = True):
     super().__init__(name='temperature')
+    self.enabled = enabled
     self.log_alpha = tf.Variable(0.0, name='log_alpha')
     self.target_entropy = -float(action_dim)
     self.optimizer = tf.keras.optimizers.Adam(learning_rate)
 
   @property
   def alpha(self) -> tf.Tensor:
-    return tf.exp(self.log_alpha)
+    return tf.exp(self.log_alpha) if self.enabled else tf.constant(0.0)
 
   def update(self, sample_log_prob: tf.Tensor) -> tf.Tensor:
     """One step on -log_alpha * (log pi + target) over the global batch; returns that loss."""
+    if not self.enabled:
+      return tf.constant(0.0)
     target = tf.stop_gradient(sample_log_prob + self.target_entropy)
     with tf.GradientTape() as tape:
       loss = -self.log_alpha * training.global_mean(target)

@@ -35,7 +35,7 @@ METHOD_NAMES = {('trail_ebm', 'latent_bc'): 'TRAIL EBM', ('trail_linear', 'laten
 # Fields that define what a run directory holds; a rerun must agree on them.
 _IDENTITY = ('task', 'embed_learner', 'downstream', 'offline_data', 'expert_data', 'expert_size',
              'embed_dim', 'fourier_dim', 'hidden', 'batch_size', 'seed', 'finetune_decoder',
-             'window', 'skill_dim')
+             'window', 'skill_dim', 'entropy_term')
 
 
 class ConfigError(errors.InputError):
@@ -63,6 +63,9 @@ class RunConfig:
   embed_learning_rate: float | None = None  # None: 3e-4 for TRAIL, 1e-4 for skill learners.
   downstream_learning_rate: float | None = None  # None: 1e-4 for latent BC, 1e-3 for BC.
   finetune_decoder: bool = True
+  # The learned-temperature entropy term on the tanh-Gaussian policies (TRAIL's decoder in
+  # both phases, BC's policy), as in the paper; False is the ablation (README: "Entropy term").
+  entropy_term: bool = True
   eval_interval: int = 10_000
   eval_episodes: int = 10
   log_interval: int = 1_000
@@ -247,7 +250,8 @@ def _embedding_learner(config: RunConfig, task: envs.Task, low: np.ndarray,
   return trail.TrailLearner(task.obs_dim, low, high, trail.TrailConfig(
       embed_dim=config.embed_dim, hidden=config.hidden,
       learning_rate=config.embed_learning_rate or 3e-4,
-      fourier_dim=config.fourier_dim if config.embed_learner == 'trail_linear' else 0),
+      fourier_dim=config.fourier_dim if config.embed_learner == 'trail_linear' else 0,
+      entropy_term=config.entropy_term),
       seed=config.seed)
 
 
@@ -264,7 +268,8 @@ def _latent_bc(config: RunConfig, task: envs.Task, embedding, expert: data.Datas
     learner = downstream.LatentBC(embedding, task.obs_dim, task.action_dim,
                                   downstream.LatentBCConfig(
                                       learning_rate=learning_rate, hidden=config.hidden,
-                                      finetune_decoder=config.finetune_decoder),
+                                      finetune_decoder=config.finetune_decoder,
+                                      entropy_term=config.entropy_term),
                                   seed=config.seed)
     rows = expert.transition_rows()
   latents = learner.latents(expert.observations[rows], expert.actions[rows])
@@ -302,7 +307,8 @@ def run(config: RunConfig) -> dict:
   if config.embed_learner == 'none':
     with strategy.scope():
       learner = downstream.BC(task.obs_dim, low, high, downstream.BCConfig(
-          learning_rate=config.downstream_learning_rate or 1e-3, hidden=config.hidden),
+          learning_rate=config.downstream_learning_rate or 1e-3, hidden=config.hidden,
+          entropy_term=config.entropy_term),
           config.downstream_steps, seed=config.seed)
       sampler = training.Sampler(inputs.expert, config.seed + 1)
   else:

@@ -30,6 +30,7 @@ class TrailConfig:
   learning_rate: float = 3e-4
   shuffle_prob: float = 0.1       # Chance that a row of phi (or of psi) is replaced.
   moment_rate: float = 5e-4       # EMA rate of phi's running mean and variance.
+  entropy_term: bool = True       # The decoder's learned-temperature entropy term.
 
 
 def energies(phi: tf.Tensor, psi: tf.Tensor) -> tf.Tensor:
@@ -79,7 +80,8 @@ class TrailLearner(tf.Module):
     self.latent_dim = config.fourier_dim or config.embed_dim
     self.decoder = policies.TanhGaussianPolicy(obs_dim + self.latent_dim, action_low,
                                                action_high, config.hidden, name='decoder')
-    self.temperature = policies.Temperature(action_dim, config.learning_rate)
+    self.temperature = policies.Temperature(action_dim, config.learning_rate,
+                                            config.entropy_term)
     self.optimizer = tf.keras.optimizers.Adam(config.learning_rate)
     self.optimizer.build(self.trainable_networks_variables)
     self.temperature.optimizer.build([self.temperature.log_alpha])

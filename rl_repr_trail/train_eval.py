@@ -55,6 +55,9 @@ flags.DEFINE_float('downstream_learning_rate', None,
                    'Downstream Adam rate (default 1e-4 for latent_bc, 1e-3 for bc).')
 flags.DEFINE_bool('finetune_decoder', _DEFAULTS.finetune_decoder,
                   'Fine-tune the action decoder on the expert data.')
+flags.DEFINE_bool('entropy_term', _DEFAULTS.entropy_term,
+                  'Add the learned-temperature entropy term (target -|A|) to the losses of '
+                  "TRAIL's action decoder and of BC's policy, as in the paper.")
 flags.DEFINE_integer('eval_interval', _DEFAULTS.eval_interval, 'Steps between evaluations.')
 flags.DEFINE_integer('eval_episodes', _DEFAULTS.eval_episodes, 'Episodes per evaluation.')
 flags.DEFINE_integer('log_interval', _DEFAULTS.log_interval, 'Steps between summaries.')
@@ -81,7 +84,8 @@ def config_from_flags() -> runner.RunConfig:
       downstream_steps=FLAGS.downstream_steps, batch_size=FLAGS.batch_size,
       embed_learning_rate=FLAGS.embed_learning_rate,
       downstream_learning_rate=FLAGS.downstream_learning_rate,
-      finetune_decoder=FLAGS.finetune_decoder, eval_interval=FLAGS.eval_interval,
+      finetune_decoder=FLAGS.finetune_decoder, entropy_term=FLAGS.entropy_term,
+      eval_interval=FLAGS.eval_interval,
       eval_episodes=FLAGS.eval_episodes, log_interval=FLAGS.log_interval,
       checkpoint_interval=FLAGS.checkpoint_interval, seed=FLAGS.seed, save_dir=FLAGS.save_dir,
       distribution=FLAGS.distribution)

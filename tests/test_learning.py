@@ -96,3 +96,67 @@ def test_skill_model_learns_windows_and_freezes_its_encoder_downstream(linear_sy
   assert last['latent_nll'] < first['latent_nll'], (first, last)
   for before, after in zip(encoder_before, learner.encoder.get_weights()):
     np.testing.assert_array_equal(before, after)
+
+
+def _one_update(learner, sampler):
+  """Runs one update; returns its metrics and log_alpha after it."""
+  metrics = {k: float(v) for k, v in training.compile_steps(learner.update, sampler, BATCH)(
+      1).items()}
+  return metrics, float(learner.temperature.log_alpha.numpy())
+
+
+@pytest.mark.parametrize('entropy_term', [True, False])
+def test_entropy_term_adds_alpha_times_sample_log_prob_or_nothing(linear_system, entropy_term):
+  """loss = likelihood terms + alpha * mean log pi(a~); alpha starts at 1. Off: alpha is 0
+  and stays untrained, the loss is the likelihood terms alone."""
+  low, high = -np.ones(ACT), np.ones(ACT)
+  embedding = trail.TrailLearner(OBS, low, high, trail.TrailConfig(
+      embed_dim=8, hidden=(32,), entropy_term=entropy_term))
+  metrics, log_alpha = _one_update(embedding, training.Sampler(linear_system, 0))
+  likelihood = [metrics['contrastive_loss'] + metrics['decoder_nll']]
+  alphas, log_alphas = [metrics['alpha']], [log_alpha]
+  latent_bc = downstream.LatentBC(embedding, OBS, ACT, downstream.LatentBCConfig(
+      hidden=(32,), entropy_term=entropy_term))
+  rows = linear_system.transition_rows()
+  latents = latent_bc.latents(linear_system.observations[rows], linear_system.actions[rows])
+  metrics_bc, log_alpha = _one_update(
+      latent_bc, training.Sampler(linear_system, 1, {'latents': latents}))
+  likelihood.append(metrics_bc['latent_nll'] + metrics_bc['action_nll'])
+  alphas.append(metrics_bc['alpha'])
+  log_alphas.append(log_alpha)
+  bc = downstream.BC(OBS, low, high, downstream.BCConfig(hidden=(32,), entropy_term=entropy_term),
+                     10)
+  metrics_plain, log_alpha = _one_update(bc, training.Sampler(linear_system, 2))
+  likelihood.append(metrics_plain['action_nll'])
+  alphas.append(metrics_plain['alpha'])
+  log_alphas.append(log_alpha)
+  for m, nll, alpha, log_alpha in zip((metrics, metrics_bc, metrics_plain), likelihood, alphas,
+                                      log_alphas):
+    if entropy_term:  # The step used alpha = exp(0) = 1; then alpha took one Adam step.
+      np.testing.assert_allclose(m['loss'], nll - m['entropy'], rtol=1e-4, atol=1e-4)
+      assert log_alpha != 0.0 and alpha == pytest.approx(np.exp(log_alpha))
+    else:
+      np.testing.assert_allclose(m['loss'], nll, rtol=1e-5, atol=1e-5)
+      assert alpha == 0.0 and log_alpha == 0.0
+      assert abs(m['entropy']) > 0.1  # Still measured, for the summaries.
+
+
+def test_entropy_term_pulls_the_mode_toward_the_action_center():
+  """The mechanism behind README's "Entropy term" finding: with the term, the policy's mode
+  sits closer to the middle of the action range than the data's typical action."""
+  rng = np.random.default_rng(0)
+  n = 2048
+  obs = rng.normal(size=(n, OBS)).astype(np.float32)
+  actions = np.clip(0.5 + 0.3 * rng.standard_normal((n, 1)), -0.99, 0.99).astype(np.float32)
+  timeouts = np.zeros(n, bool)
+  timeouts[99::100] = True
+  dataset = data.from_arrays(obs, actions, np.zeros(n, bool), timeouts, obs[::-1].copy())
+  modes = {}
+  for entropy_term in (True, False):
+    bc = downstream.BC(OBS, -np.ones(1), np.ones(1), downstream.BCConfig(
+        hidden=(32,), entropy_term=entropy_term), 100_000, seed=0)
+    training.compile_steps(bc.update, training.Sampler(dataset, 0), BATCH)(1500)
+    modes[entropy_term] = float(np.mean(bc.act(obs[:256]).numpy()))
+  # Without the term the mode is tanh(E[atanh a]), above 0.5 since atanh is convex there.
+  assert 0.55 < modes[False] < 0.65, modes
+  assert modes[True] < modes[False] - 0.03, modes

@@ -97,6 +97,9 @@ def test_rerun_with_other_settings_is_refused(hopper_files, tmp_path):
   runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc'))
   with pytest.raises(errors.InputError, match='holds a run with other settings'):
     runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc', seed=5))
+  with pytest.raises(errors.InputError, match="'entropy_term': .True, False."):
+    runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc',
+                       entropy_term=False))
 
 
 def _bad(tmp_path, rows_fn=None, name='bad.hdf5', task='hopper'):
