@@ -161,20 +161,27 @@ def default_save_dir(config: RunConfig, task: envs.Task) -> str:
   return os.path.join('runs', task.name, method, f'seed{config.seed}')
 
 
+def settings_diff(save_dir: str, config: RunConfig) -> dict:
+  """{field: (saved, asked)} of the identity fields on which the run saved in `save_dir`
+  (if any) differs from `config`."""
+  path = os.path.join(save_dir, 'config.json')
+  if not os.path.exists(path):
+    return {}
+  with open(path) as f:
+    saved = json.load(f)
+  # Fields added since the run was made read as their defaults.
+  defaults = json.loads(json.dumps(dataclasses.asdict(RunConfig())))
+  theirs = {k: saved.get(k, defaults[k]) for k in _IDENTITY}
+  ours = json.loads(json.dumps(config.identity()))
+  return {k: (theirs[k], ours[k]) for k in _IDENTITY if theirs[k] != ours[k]}
+
+
 def _check_run_dir(save_dir: str, config: RunConfig) -> None:
   """Refuses a directory that holds a run with other settings."""
-  path = os.path.join(save_dir, 'config.json')
-  if os.path.exists(path):
-    with open(path) as f:
-      saved = json.load(f)
-    # Fields added since the run was made read as their defaults.
-    defaults = json.loads(json.dumps(dataclasses.asdict(RunConfig())))
-    theirs = {k: saved.get(k, defaults[k]) for k in _IDENTITY}
-    ours = json.loads(json.dumps(config.identity()))
-    diff = {k: (theirs[k], ours[k]) for k in _IDENTITY if theirs[k] != ours[k]}
-    if diff:
-      raise ConfigError(f'{save_dir} holds a run with other settings ({diff}, as '
-                        '(saved, asked)); pass another --save_dir.')
+  diff = settings_diff(save_dir, config)
+  if diff:
+    raise ConfigError(f'{save_dir} holds a run with other settings ({diff}, as '
+                      '(saved, asked)); pass another --save_dir.')
 
 
 def _write_json(path: str, value) -> None:

@@ -204,14 +204,20 @@ def plan(config: dict, root: str) -> list[Run]:
   return runs
 
 
-def command(run: Run, settings: dict) -> list[str]:
-  """The train_eval command line of a run."""
+def _values(run: Run, settings: dict) -> dict:
+  """Every train_eval setting of a run."""
   embed_learner, downstream = METHODS[run.method]
   values = dict(settings, task=run.task, embed_learner=embed_learner, downstream=downstream,
                 expert_data=run.expert_data, expert_size=run.expert_size, seed=run.seed,
                 save_dir=run.save_dir)
   if run.offline_data:
     values['offline_data'] = run.offline_data
+  return values
+
+
+def command(run: Run, settings: dict) -> list[str]:
+  """The train_eval command line of a run."""
+  values = _values(run, settings)
   args = [sys.executable, '-m', 'rl_repr_trail.train_eval']
   for key, value in values.items():
     name = _FLAG_NAMES.get(key, key)
@@ -258,6 +264,13 @@ def sweep(config: dict, root: str, parallel: int) -> list[Run]:
   """Runs the grid; returns the runs that failed."""
   runs = plan(config, root)
   settings = config['settings']
+  # A finished run made with other settings would otherwise be skipped and summarized as
+  # if it were this sweep's.
+  clashes = [f'{r.label}: {diff}' for r in runs
+             if (diff := runner.settings_diff(r.save_dir, runner.RunConfig(**_values(r, settings))))]
+  if clashes:
+    raise SweepError(f'{root} holds runs made with other settings, as (saved, asked):\n  '
+                     + '\n  '.join(clashes) + '\nPass another --root.')
   todo = [r for r in runs if not finished(r, settings)]
   print(f'[sweep] {len(runs)} runs in {root}: {len(runs) - len(todo)} finished earlier '
         f'(skipped), {len(todo)} to run, {parallel} at a time.', flush=True)

@@ -53,6 +53,13 @@ def test_sweep_skips_finished_runs_and_resumes_interrupted_ones(tmp_path, monkey
   assert sweep.sweep(config, root, parallel=2) == []
   assert '2 finished earlier (skipped), 0 to run' in capsys.readouterr().out
   assert stamps == {d: os.path.getmtime(os.path.join(d, 'results.json')) for d in stamps}
+  # Finished runs made with other settings are refused, not skipped as if they were these.
+  other = json.loads(json.dumps(longer))
+  other['settings']['entropy_term'] = False
+  with pytest.raises(sweep.SweepError, match=r"(?s)trail_ebm/seed0: \{'entropy_term': "
+                     r"\(True, False\)\}.*Pass another --root"):
+    sweep.sweep(sweep.load_config(_write(tmp_path, other)), root, parallel=2)
+  assert stamps == {d: os.path.getmtime(os.path.join(d, 'results.json')) for d in stamps}
   # The real runs summarize: BC fills the row of the offline data it does not read.
   text = summarize.summarize(root)
   assert '| hopper | random (gen) | ' in text and '| BC | TRAIL EBM |' in text
