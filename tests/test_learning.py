@@ -111,32 +111,27 @@ def test_entropy_term_adds_alpha_times_sample_log_prob_or_nothing(linear_system,
   low, high = -np.ones(ACT), np.ones(ACT)
   embedding = trail.TrailLearner(OBS, low, high, trail.TrailConfig(
       embed_dim=8, hidden=(32,), entropy_term=entropy_term))
-  metrics, log_alpha = _one_update(embedding, training.Sampler(linear_system, 0))
-  likelihood = [metrics['contrastive_loss'] + metrics['decoder_nll']]
-  alphas, log_alphas = [metrics['alpha']], [log_alpha]
   latent_bc = downstream.LatentBC(embedding, OBS, ACT, downstream.LatentBCConfig(
       hidden=(32,), entropy_term=entropy_term))
-  rows = linear_system.transition_rows()
-  latents = latent_bc.latents(linear_system.observations[rows], linear_system.actions[rows])
-  metrics_bc, log_alpha = _one_update(
-      latent_bc, training.Sampler(linear_system, 1, {'latents': latents}))
-  likelihood.append(metrics_bc['latent_nll'] + metrics_bc['action_nll'])
-  alphas.append(metrics_bc['alpha'])
-  log_alphas.append(log_alpha)
   bc = downstream.BC(OBS, low, high, downstream.BCConfig(hidden=(32,), entropy_term=entropy_term),
                      10)
-  metrics_plain, log_alpha = _one_update(bc, training.Sampler(linear_system, 2))
-  likelihood.append(metrics_plain['action_nll'])
-  alphas.append(metrics_plain['alpha'])
-  log_alphas.append(log_alpha)
-  for m, nll, alpha, log_alpha in zip((metrics, metrics_bc, metrics_plain), likelihood, alphas,
-                                      log_alphas):
+  rows = linear_system.transition_rows()
+  # (learner, its sampler, the likelihood terms of its loss), run in this order.
+  cases = [(embedding, training.Sampler(linear_system, 0), ('contrastive_loss', 'decoder_nll')),
+           (latent_bc, None, ('latent_nll', 'action_nll')),
+           (bc, training.Sampler(linear_system, 2), ('action_nll',))]
+  for learner, sampler, terms in cases:
+    if sampler is None:  # Latent BC's latents come from the embedding after its update.
+      latents = learner.latents(linear_system.observations[rows], linear_system.actions[rows])
+      sampler = training.Sampler(linear_system, 1, {'latents': latents})
+    m, log_alpha = _one_update(learner, sampler)
+    nll = sum(m[t] for t in terms)
     if entropy_term:  # The step used alpha = exp(0) = 1; then alpha took one Adam step.
       np.testing.assert_allclose(m['loss'], nll - m['entropy'], rtol=1e-4, atol=1e-4)
-      assert log_alpha != 0.0 and alpha == pytest.approx(np.exp(log_alpha))
+      assert log_alpha != 0.0 and m['alpha'] == pytest.approx(np.exp(log_alpha))
     else:
       np.testing.assert_allclose(m['loss'], nll, rtol=1e-5, atol=1e-5)
-      assert alpha == 0.0 and log_alpha == 0.0
+      assert m['alpha'] == 0.0 and log_alpha == 0.0
       assert abs(m['entropy']) > 0.1  # Still measured, for the summaries.
 
 
