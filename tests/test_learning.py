@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from rl_repr_trail import data
 from rl_repr_trail import downstream
@@ -108,6 +109,7 @@ def _one_update(learner, sampler):
 def test_entropy_term_adds_alpha_times_sample_log_prob_or_nothing(linear_system, entropy_term):
   """loss = likelihood terms + alpha * mean log pi(a~); alpha starts at 1. Off: alpha is 0
   and stays untrained, the loss is the likelihood terms alone."""
+  tf.keras.utils.set_random_seed(0)
   low, high = -np.ones(ACT), np.ones(ACT)
   embedding = trail.TrailLearner(OBS, low, high, trail.TrailConfig(
       embed_dim=8, hidden=(32,), entropy_term=entropy_term))
@@ -132,7 +134,8 @@ def test_entropy_term_adds_alpha_times_sample_log_prob_or_nothing(linear_system,
     else:
       np.testing.assert_allclose(m['loss'], nll, rtol=1e-5, atol=1e-5)
       assert m['alpha'] == 0.0 and log_alpha == 0.0
-      assert abs(m['entropy']) > 0.1  # Still measured, for the summaries.
+      # Still measured, for the summaries (a sample's log-prob: any non-zero finite value).
+      assert m['entropy'] != 0.0 and np.isfinite(m['entropy'])
 
 
 def test_entropy_term_pulls_the_mode_toward_the_action_center():
