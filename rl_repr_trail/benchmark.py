@@ -80,6 +80,7 @@ def steps_per_second(run, steps: int, repeats: int) -> float:
 
 def main(argv):
   del argv
+  training.configure_threads()  # As train_eval does.
   low, high = -np.ones(ACTION_DIM), np.ones(ACTION_DIM)
   with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, 'ant-synthetic.hdf5')

@@ -68,7 +68,7 @@ class LatentBC(tf.Module):
                                                        config.hidden)
     self.temperature = policies.Temperature(action_dim, config.learning_rate,
                                             config.entropy_term)
-    self.optimizer = tf.keras.optimizers.Adam(config.learning_rate)
+    self.optimizer = training.Adam(config.learning_rate)
     self.optimizer.build(self._variables)
     self.temperature.optimizer.build([self.temperature.log_alpha])
 
@@ -127,7 +127,7 @@ class BC(tf.Module):
     schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
         [int(f * total_steps) for f in config.decay_at],
         [config.learning_rate, config.learning_rate / 10, config.learning_rate / 100])
-    self.optimizer = tf.keras.optimizers.Adam(schedule)
+    self.optimizer = training.Adam(schedule)
     self.optimizer.build(self.policy.trainable_variables)
     self.temperature = policies.Temperature(len(action_low), config.learning_rate,
                                             config.entropy_term)

@@ -102,7 +102,7 @@ class Temperature(tf.Module):
     self.enabled = enabled
     self.log_alpha = tf.Variable(0.0, name='log_alpha')
     self.target_entropy = -float(action_dim)
-    self.optimizer = tf.keras.optimizers.Adam(learning_rate)
+    self.optimizer = training.Adam(learning_rate)
 
   @property
   def alpha(self) -> tf.Tensor:

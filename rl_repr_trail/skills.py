@@ -79,7 +79,7 @@ class SkillLearner(tf.Module):
                                                name='prior')
     self.decoder = policies.TanhGaussianPolicy(obs_dim + config.latent_dim, action_low,
                                                action_high, config.hidden, name='decoder')
-    self.optimizer = tf.keras.optimizers.Adam(config.learning_rate)
+    self.optimizer = training.Adam(config.learning_rate)
     self.optimizer.build(self._variables)
     self.updates = training.sync_counter('updates')
 
@@ -145,7 +145,7 @@ class SkillLatentBC(tf.Module):
         raise ValueError('SkiLD starts its latent policy from the skill prior: the hidden '
                          'sizes must match.')
       self.latent_policy.set_weights(skills.prior.get_weights())
-    self.optimizer = tf.keras.optimizers.Adam(learning_rate)
+    self.optimizer = training.Adam(learning_rate)
     self.optimizer.build(self._variables)
     self.updates = training.sync_counter('updates')
 

@@ -82,7 +82,7 @@ class TrailLearner(tf.Module):
                                                action_high, config.hidden, name='decoder')
     self.temperature = policies.Temperature(action_dim, config.learning_rate,
                                             config.entropy_term)
-    self.optimizer = tf.keras.optimizers.Adam(config.learning_rate)
+    self.optimizer = training.Adam(config.learning_rate)
     self.optimizer.build(self.trainable_networks_variables)
     self.temperature.optimizer.build([self.temperature.log_alpha])
     self.seed = seed

@@ -106,6 +106,7 @@ def run_default_task() -> None:
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  training.configure_threads()
   try:
     if FLAGS.offline_data is None and FLAGS.expert_data is None:
       run_default_task()

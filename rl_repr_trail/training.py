@@ -27,6 +27,38 @@ Batch = dict[str, tf.Tensor]
 DISTRIBUTIONS = ('none', 'mirrored', 'multi_worker')
 
 
+def configure_threads() -> None:
+  """One thread per op, and as many ops at once as there are cores.
+
+  This project's matrices are small (batch 256, 256 units): splitting one op over two
+  cores costs more than it gains, while independent ops (two networks, the weight and
+  input gradients, per-variable updates) keep both cores busy. Measured with
+  `python -m rl_repr_trail.benchmark` on 2 cores (README "Speed"). TF_NUM_INTRAOP_THREADS
+  and TF_NUM_INTEROP_THREADS, when set, take precedence. Call before TensorFlow runs any op.
+  """
+  if 'TF_NUM_INTRAOP_THREADS' not in os.environ:
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+
+
+class Adam(tf.keras.optimizers.Adam):
+  """Keras Adam whose dense update is TensorFlow's fused kernel (one pass over m, v and
+  the variable instead of about ten element-wise ops): the same update, same slots and
+  checkpoints, measurably faster for the downstream steps (README "Speed")."""
+
+  def update_step(self, gradient, variable):
+    if isinstance(gradient, tf.IndexedSlices):
+      return super().update_step(gradient, variable)
+    dtype = variable.dtype
+    step = tf.cast(self.iterations + 1, dtype)
+    beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+    index = self._index_dict[self._var_key(variable)]
+    tf.raw_ops.ResourceApplyAdam(
+        var=variable.handle, m=self._momentums[index].handle,
+        v=self._velocities[index].handle, beta1_power=tf.pow(beta_1, step),
+        beta2_power=tf.pow(beta_2, step), lr=tf.cast(self.learning_rate, dtype),
+        beta1=beta_1, beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype), grad=gradient)
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
   """none: the default strategy; mirrored: all local devices; multi_worker: TF_CONFIG."""
   if name == 'none':

@@ -6,6 +6,7 @@ import tensorflow as tf
 from rl_repr_trail import envs
 from rl_repr_trail import policies
 from rl_repr_trail import trail
+from rl_repr_trail import training
 
 
 def test_contrastive_loss_matches_numpy():
@@ -79,3 +80,25 @@ def test_normalized_score():
   assert abs(envs.normalized_score(task, mid) - 50.0) < 1e-9
   ant = envs.get_task('ant')
   assert abs(envs.normalized_score(ant, 1777.05) - 50.0) < 1e-3
+
+
+def test_fused_adam_matches_keras_adam():
+  """training.Adam's fused kernel makes the same updates as Keras Adam, with a schedule
+  too, and keeps the same slots (so checkpoints carry over)."""
+  rng = np.random.default_rng(0)
+  init = rng.normal(size=(5, 3)).astype(np.float32)
+  grads = rng.normal(size=(6, 5, 3)).astype(np.float32)
+  schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay([3], [1e-2, 1e-3])
+  results = []
+  for optimizer in (tf.keras.optimizers.Adam(schedule), training.Adam(schedule)):
+    var = tf.Variable(init)
+    optimizer.build([var])
+    for g in grads:
+      optimizer.apply_gradients([(tf.constant(g), var)])
+    results.append((var.numpy(), [v.numpy() for v in optimizer.variables]))
+  (keras_var, keras_slots), (fused_var, fused_slots) = results
+  assert not np.allclose(keras_var, init)
+  np.testing.assert_allclose(fused_var, keras_var, rtol=1e-5, atol=1e-6)
+  assert len(fused_slots) == len(keras_slots)
+  for fused, keras in zip(fused_slots, keras_slots):
+    np.testing.assert_allclose(fused, keras, rtol=1e-5, atol=1e-7)

@@ -197,3 +197,19 @@ def test_default_scale_must_be_a_fraction(tmp_path):
                         capture_output=True, text=True, timeout=120, env=env)
   assert proc.returncode == 2 and 'TRAIL_DEFAULT_SCALE=2: expected a number in (0, 1]' in proc.stderr
   assert not (tmp_path / 'runs').exists()
+
+
+@pytest.mark.parametrize('env_threads, expected', [(None, 1), ('2', 0)])
+def test_configure_threads_one_per_op_unless_the_environment_says(env_threads, expected):
+  """train_eval and the benchmark run each op on one thread; TF_NUM_INTRAOP_THREADS wins
+  (0: left to TensorFlow, which reads the variable)."""
+  env = {k: v for k, v in os.environ.items() if k != 'TF_NUM_INTRAOP_THREADS'}
+  if env_threads:
+    env['TF_NUM_INTRAOP_THREADS'] = env_threads
+  code = ('import tensorflow as tf; from rl_repr_trail import training; '
+          'training.configure_threads(); tf.constant(1.0) + 1.0; '
+          'print(tf.config.threading.get_intra_op_parallelism_threads())')
+  proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                        timeout=120, env=env)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.stdout.split()[-1] == str(expected)
