@@ -57,7 +57,8 @@ flags.DEFINE_bool('finetune_decoder', _DEFAULTS.finetune_decoder,
                   'Fine-tune the action decoder on the expert data.')
 flags.DEFINE_bool('entropy_term', _DEFAULTS.entropy_term,
                   'Add the learned-temperature entropy term (target -|A|) to the losses of '
-                  "TRAIL's action decoder and of BC's policy, as in the paper.")
+                  "TRAIL's action decoder and of BC's policy, as in the paper. The skill "
+                  'methods (opal, spirl, skild) have no such term and ignore it.')
 flags.DEFINE_integer('eval_interval', _DEFAULTS.eval_interval, 'Steps between evaluations.')
 flags.DEFINE_integer('eval_episodes', _DEFAULTS.eval_episodes, 'Episodes per evaluation.')
 flags.DEFINE_integer('log_interval', _DEFAULTS.log_interval, 'Steps between summaries.')
