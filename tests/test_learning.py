@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from rl_repr_trail import data
 from rl_repr_trail import downstream
@@ -109,7 +108,6 @@ def _one_update(learner, sampler):
 def test_entropy_term_adds_alpha_times_sample_log_prob_or_nothing(linear_system, entropy_term):
   """loss = likelihood terms + alpha * mean log pi(a~); alpha starts at 1. Off: alpha is 0
   and stays untrained, the loss is the likelihood terms alone."""
-  tf.keras.utils.set_random_seed(0)
   low, high = -np.ones(ACT), np.ones(ACT)
   embedding = trail.TrailLearner(OBS, low, high, trail.TrailConfig(
       embed_dim=8, hidden=(32,), entropy_term=entropy_term))
