@@ -244,7 +244,7 @@ def finished(run: Run, settings: dict) -> bool:
 def _start(run: Run, settings: dict, threads: int) -> tuple[int, float]:
   """Runs one train_eval process to its end; returns its exit code and seconds."""
   os.makedirs(run.save_dir, exist_ok=True)
-  # Each run gets its share of the cores, as parallel ops of one thread (training.configure_threads).
+  # Each run gets its share of the cores as parallel one-thread ops (configure_threads).
   env = dict(os.environ, TF_NUM_INTRAOP_THREADS='1', TF_NUM_INTEROP_THREADS=str(threads),
              OPENBLAS_NUM_THREADS='1')
   args = command(run, settings)
