@@ -268,8 +268,8 @@ def sweep(config: dict, root: str, parallel: int) -> list[Run]:
   settings = config['settings']
   # A finished run made with other settings would otherwise be skipped and summarized as
   # if it were this sweep's.
-  clashes = [f'{r.label}: {diff}' for r in runs
-             if (diff := runner.settings_diff(r.save_dir, runner.RunConfig(**_values(r, settings))))]
+  clashes = [f'{r.label}: {diff}' for r in runs if (diff := runner.settings_diff(
+      r.save_dir, runner.RunConfig(**_values(r, settings))))]
   if clashes:
     raise SweepError(f'{root} holds runs made with other settings, as (saved, asked):\n  '
                      + '\n  '.join(clashes) + '\nPass another --root.')
