@@ -19,6 +19,8 @@ from rl_repr_trail import envs
 
 POLICY_DIR = os.path.join(os.path.dirname(__file__), 'policies')
 LEVELS = ('expert', 'medium')
+# The normalized score a bundled expert aims for; D4RL's expert policies score about 90-110.
+EXPERT_SCORE = 90.0
 
 
 class MlpPolicy:
@@ -115,3 +117,15 @@ def bundled_digest(task_name: str, level: str) -> str:
     load_bundled(task_name, level)  # Raises the error that lists what is bundled.
   with open(path, 'rb') as f:
     return hashlib.sha1(f.read()).hexdigest()[:8]
+
+
+def shortfall_note(task_name: str) -> str:
+  """A warning when the bundled expert scores below EXPERT_SCORE (its data, and the
+  medium data picked at a third of its return, are then weaker than D4RL's), else ''."""
+  score = load_bundled(task_name, 'expert').metadata.get('normalized_score_mean')
+  if score is None or score >= EXPERT_SCORE:
+    return ''
+  return (f'Note: the bundled {task_name} expert scores {score:.1f} (normalized), below the '
+          f'{EXPERT_SCORE:.0f} of an expert: its expert and medium data are weaker than '
+          f'their names say. Train a better one with `python -m rl_repr_trail.collect train_expert '
+          f'--env={task_name}`.')

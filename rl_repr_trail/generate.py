@@ -238,6 +238,9 @@ def ensure(name: str, seed: int = 0, num_envs: int = 8, expert_run_dir: str | No
   if os.path.exists(path):
     return path
   print(f'Generating {name} (seed {seed}) into {path} ...', flush=True)
+  note = '' if kind == 'random' else experts.shortfall_note(task.name)
+  if note:
+    print(note, flush=True)
   tracker = progress.Progress(f'generate {name}', rows or DEFAULT_ROWS)
   arrays, metadata = build(task, kind, rows, seed, num_envs, expert_run_dir, tracker.update)
   metadata['name'] = name

@@ -129,3 +129,16 @@ def test_cached_files_are_tied_to_the_policy_that_made_them(tmp_path, monkeypatc
   after = generate.dataset_path(task, 'medium', 100, 0)
   assert before != after and os.path.basename(after).startswith('hopper-medium-100-seed0-v')
   assert generate.dataset_path(task, 'random', 100, 0).endswith(f'-v{generate.VERSION}.hdf5')
+
+
+def test_generating_from_a_weak_expert_says_so(tmp_path, monkeypatch, capsys):
+  from rl_repr_trail import experts  # pylint: disable=g-import-not-at-top
+  policy = experts.load_bundled('hopper', 'expert')
+  assert experts.shortfall_note('hopper') == ''  # 97.4: an expert.
+  policy.metadata['normalized_score_mean'] = 35.4
+  monkeypatch.setattr(experts, 'POLICY_DIR', str(tmp_path))
+  policy.save(experts.bundled_policy_path('hopper', 'expert'))
+  generate.ensure('gen:hopper-expert-50')
+  assert 'bundled hopper expert scores 35.4 (normalized), below the 90' in capsys.readouterr().out
+  generate.ensure('gen:hopper-random-50')
+  assert 'Note:' not in capsys.readouterr().out
