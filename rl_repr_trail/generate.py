@@ -215,20 +215,36 @@ def build(task: envs.Task, kind: str, rows: int | None, seed: int, num_envs: int
   return arrays, metadata
 
 
-def _replay_until_medium(task, rows, expert_run_dir):
+def _replay_source(task: envs.Task, expert_run_dir: str | None) -> tuple[str, int]:
+  """The SAC run directory and the medium policy's step that medium-replay data is cut
+  from, or an error naming what is missing."""
   from rl_repr_trail import sac  # tf-agents is imported only where it is needed.
   run_dir = expert_run_dir or sac.default_run_dir(task.name)
-  medium = experts.load_bundled(task.name, 'medium')
-  step = medium.metadata.get('step')
+  step = experts.load_bundled(task.name, 'medium').metadata.get('step')
   if not os.path.exists(os.path.join(run_dir, 'replay')) or step is None:
     raise errors.InputError(
         f'medium-replay data for {task.name} is cut from the SAC run that made the bundled '
         f'medium policy, which is not at {run_dir}. Train it with `python -m '
         f'rl_repr_trail.collect train_expert --env={task.name}` or pass --expert_run_dir.')
-  replay = sac.load_replay(run_dir, int(step))
+  return run_dir, int(step)
+
+
+def _replay_until_medium(task, rows, expert_run_dir):
+  from rl_repr_trail import sac  # pylint: disable=g-import-not-at-top
+  run_dir, step = _replay_source(task, expert_run_dir)
+  replay = sac.load_replay(run_dir, step)
   if rows is not None:
     replay = {k: v[:rows] for k, v in replay.items()}
   return replay, {'policy': f'SAC replay, steps 0..{step}', 'expert_run_dir': run_dir}
+
+
+def check(name: str, seed: int = 0, expert_run_dir: str | None = None) -> None:
+  """Raises the error that `ensure` would raise for lack of a bundled policy or of the
+  SAC run (medium-replay), without generating anything."""
+  task, kind, rows = parse_name(name)
+  path = dataset_path(task, kind, rows, seed)  # Names a missing bundled policy.
+  if kind == 'medium-replay' and not os.path.exists(path):
+    _replay_source(task, expert_run_dir)
 
 
 def ensure(name: str, seed: int = 0, num_envs: int = 8, expert_run_dir: str | None = None) -> str:

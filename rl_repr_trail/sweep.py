@@ -278,14 +278,17 @@ def sweep(config: dict, root: str, parallel: int) -> list[Run]:
         f'(skipped), {len(todo)} to run, {parallel} at a time.', flush=True)
   names = sorted({r.expert_data for r in todo} | {r.offline_data for r in todo if r.offline_data})
   missing = []
-  for name in names:
-    if not name.startswith(envs.GENERATED_PREFIX):
-      try:
+  for name in names:  # Everything that is missing, before any data is generated.
+    try:
+      if name.startswith(envs.GENERATED_PREFIX):
+        generate.check(name)
+      else:
         data.resolve_path(name)
-      except data.DataError as e:
-        missing.append(str(e))
+    except (errors.InputError, FileNotFoundError) as e:
+      missing.append(str(e))
   if missing:
-    raise SweepError('The sweep needs data files that are missing:\n  ' + '\n  '.join(missing))
+    raise SweepError('The sweep needs data it cannot read or generate:\n  '
+                     + '\n  '.join(missing))
   for name in names:  # Generated once here, not by several runs at the same time.
     path = generate.resolve(name) if name.startswith(envs.GENERATED_PREFIX) else (
         data.resolve_path(name))

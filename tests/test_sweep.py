@@ -90,6 +90,20 @@ def test_d4rl_source_names_the_missing_file(tmp_path, monkeypatch):
     sweep.plan(config, str(tmp_path / 'runs'))
 
 
+def test_missing_generation_inputs_are_all_named_before_anything_is_generated(
+    tmp_path, monkeypatch):
+  monkeypatch.setenv('TRAIL_DATA_DIR', str(tmp_path / 'data'))
+  monkeypatch.setenv('TRAIL_EXPERT_DIR', str(tmp_path / 'experts'))
+  grid = dict(TINY, tasks=['hopper', 'walker2d'], offline_kinds=['random', 'medium-replay'])
+  config = sweep.load_config(_write(tmp_path, grid))
+  with pytest.raises(sweep.SweepError) as error:
+    sweep.sweep(config, str(tmp_path / 'runs'), parallel=1)
+  message = str(error.value)
+  assert "No bundled expert policy for 'walker2d'" in message
+  assert 'medium-replay data for hopper is cut from the SAC run' in message
+  assert not os.path.exists(tmp_path / 'data')  # hopper's random data was not made first.
+
+
 def test_command_passes_settings_as_train_eval_flags():
   run = sweep.Run('ant', 'medium', 10_000, 'opal', 3, 'gen:ant-medium-5000',
                   'ant-expert-v2', '/r/x')
