@@ -1,6 +1,7 @@
 """Policy files: SAC export, the bundled experts, and their loader."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import tensorflow as tf
 
 from rl_repr_trail import data
 from rl_repr_trail import envs
+from rl_repr_trail import errors
 from rl_repr_trail import evaluation
 from rl_repr_trail import experts
 from rl_repr_trail import sac
@@ -86,7 +88,7 @@ def test_pick_policies_takes_best_as_expert_and_a_third_before_it_as_medium(tmp_
 
 def test_sac_training_resumes_with_its_replay(tmp_path, capsys):
   task = envs.get_task('hopper')
-  config = sac.SacConfig(total_steps=400, initial_random_steps=150, batch_size=32,
+  config = sac.SacConfig(total_steps=400, initial_random_steps=130, batch_size=32,
                          hidden=(16, 16), eval_every=200, eval_episodes=1)
   sac.train(task, str(tmp_path), config)
   config.total_steps = 600
@@ -106,3 +108,17 @@ def test_sac_training_resumes_with_its_replay(tmp_path, capsys):
                              replay['timeouts'], replay['next_observations'])
   assert dataset.episode_end[399] and 399 not in dataset.window_starts(2)
   assert (tmp_path / 'snapshots' / 'step_000000600.npz').exists()
+  # One update per step past the random ones, made in blocks of update_every, across
+  # the resume.
+  agent, _ = sac.make_agent(task, config)
+  checkpoint = tf.train.Checkpoint(agent=agent)
+  checkpoint.restore(tf.train.latest_checkpoint(str(tmp_path / 'ckpt'))).expect_partial()
+  assert int(agent.train_step_counter.numpy()) == 600 - 130
+
+
+def test_sac_block_size_must_divide_the_evaluation_interval(tmp_path):
+  config = sac.SacConfig(total_steps=100, eval_every=75, update_every=50)
+  with pytest.raises(errors.InputError, match='--eval_every=75 must be a multiple of '
+                     '--update_every=50'):
+    sac.train(envs.get_task('hopper'), str(tmp_path), config)
+  assert not os.listdir(tmp_path)
