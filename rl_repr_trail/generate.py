@@ -238,13 +238,13 @@ def _replay_until_medium(task, rows, expert_run_dir):
   return replay, {'policy': f'SAC replay, steps 0..{step}', 'expert_run_dir': run_dir}
 
 
-def check(name: str, seed: int = 0, expert_run_dir: str | None = None) -> None:
-  """Raises the error that `ensure` would raise for lack of a bundled policy or of the
+def check(name: str) -> None:
+  """Raises the error that `resolve` would raise for lack of a bundled policy or of the
   SAC run (medium-replay), without generating anything."""
   task, kind, rows = parse_name(name)
-  path = dataset_path(task, kind, rows, seed)  # Names a missing bundled policy.
+  path = dataset_path(task, kind, rows, seed=0)  # Names a missing bundled policy.
   if kind == 'medium-replay' and not os.path.exists(path):
-    _replay_source(task, expert_run_dir)
+    _replay_source(task, expert_run_dir=None)
 
 
 def ensure(name: str, seed: int = 0, num_envs: int = 8, expert_run_dir: str | None = None) -> str:
