@@ -8,14 +8,21 @@ task, offline data and expert size it reports the ratio of each method's final
 normalized score to BC's, whether TRAIL beats BC, and, for every method that ran on
 both random and medium data, the ratio of its random-data score to its medium-data
 score. Writes the report to claims.md beside summary.md.
+
+A comparison of two mean scores counts one way or the other only when the difference
+is more than two standard errors of the difference (sample std over seeds); otherwise
+it is "within noise", and with one seed on either side the noise is unknown, so it is
+reported apart.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import sys
 
 from absl import app
+import numpy as np
 
 from rl_repr_trail import errors
 from rl_repr_trail import summarize
@@ -24,8 +31,32 @@ TRAIL_METHODS = ('TRAIL EBM', 'TRAIL linear')
 SKILL_METHODS = ('OPAL', 'SPiRL', 'SkiLD')
 
 
+NOISE_SE = 2.0  # A difference counts beyond this many standard errors of it.
+OUTCOMES = ('yes', 'no', 'within noise', 'yes, one seed', 'no, one seed')
+
+
 def _mean(runs: list[dict]) -> float:
   return summarize.score_stats(runs, 'final')[0]
+
+
+def compare(higher: list[dict], lower: list[dict]) -> str:
+  """Whether the first runs' final score is above the second's, beyond the seed noise:
+  one of OUTCOMES."""
+  a, b = ([r['final']['normalized_score_mean'] for r in runs] for runs in (higher, lower))
+  diff = np.mean(a) - np.mean(b)
+  answer = 'yes' if diff > 0 else 'no'
+  if min(len(a), len(b)) < 2:
+    return f'{answer}, one seed'
+  se = np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))
+  return answer if abs(diff) > NOISE_SE * se else 'within noise'
+
+
+def _tally(found: list[str]) -> str:
+  if not found:
+    return 'not measured (methods or data missing)'
+  counts = collections.Counter(found)
+  return f'{counts["yes"]} of {len(found)} comparisons (' + ', '.join(
+      f'{outcome} {counts[outcome]}' for outcome in OUTCOMES if counts[outcome]) + ')'
 
 
 def _ratio(a: float, b: float) -> str:
@@ -57,7 +88,7 @@ def report(tables: dict) -> tuple[str, dict]:
       lines.append(f'| {task} | {label} | {bc:.1f} | ' + ' | '.join(row) + ' |')
       for m in TRAIL_METHODS:
         if m in cells:
-          wins = _mean(cells[m]) > bc
+          wins = compare(cells[m], cells['BC'])
           verdicts['trail_beats_bc'].append(wins)
           if _kind(label) == 'random':
             verdicts['trail_beats_bc_on_random'].append(wins)
@@ -70,21 +101,20 @@ def report(tables: dict) -> tuple[str, dict]:
       lines += [f'### Random-data score over medium-data score, expert data {size}', '',
                 '| task | method | random | medium | ratio |', '|---|---|---|---|---|']
       for task, m in pairs:
-        random_score = _mean(by_kind[(task, 'random')][m])
-        medium_score = _mean(by_kind[(task, 'medium')][m])
+        random_runs, medium_runs = by_kind[(task, 'random')][m], by_kind[(task, 'medium')][m]
+        random_score, medium_score = _mean(random_runs), _mean(medium_runs)
         lines.append(f'| {task} | {m} | {random_score:.1f} | {medium_score:.1f} | '
                      f'{_ratio(random_score, medium_score)} |')
         if m in SKILL_METHODS:
-          verdicts['skills_degrade_on_random'].append(random_score < medium_score)
+          verdicts['skills_degrade_on_random'].append(compare(medium_runs, random_runs))
       lines.append('')
-  lines += ['### Verdicts', '']
+  lines += ['### Verdicts', '', f'A difference counts when it exceeds {NOISE_SE:g} standard '
+            'errors of it over seeds; "one seed": the noise is unknown.', '']
   for claim, text in (('trail_beats_bc', 'TRAIL beats BC'),
                       ('trail_beats_bc_on_random', 'TRAIL beats BC on random offline data'),
                       ('skills_degrade_on_random', 'skill methods score lower on random data '
                        'than on medium data')):
-    found = verdicts[claim]
-    lines.append(f'- {text}: ' + (f'{sum(found)} of {len(found)} comparisons' if found
-                                  else 'not measured (methods or data missing)'))
+    lines.append(f'- {text}: {_tally(verdicts[claim])}')
   return '\n'.join(lines), verdicts
 
 

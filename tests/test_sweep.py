@@ -156,18 +156,32 @@ def test_summarize_refuses_a_directory_without_runs(tmp_path):
     summarize.summarize(str(tmp_path))
 
 
-def test_claims_report_ratios_and_verdicts(tmp_path):
+def test_claims_report_ratios_and_verdicts_beyond_seed_noise(tmp_path):
   root = tmp_path / 'runs'
-  _result(root, 'hopper', None, 'BC', 0, [8, 10])
-  _result(root, 'hopper', 'gen:hopper-random-1000', 'TRAIL EBM', 0, [1, 30])
-  _result(root, 'hopper', 'gen:hopper-medium-1000', 'TRAIL EBM', 0, [1, 5])
+  for seed, (bc, ebm_random, ebm_medium) in enumerate([(10, 30, 11), (12, 32, 13)]):
+    _result(root, 'hopper', None, 'BC', seed, [8, bc])
+    _result(root, 'hopper', 'gen:hopper-random-1000', 'TRAIL EBM', seed, [1, ebm_random])
+    _result(root, 'hopper', 'gen:hopper-medium-1000', 'TRAIL EBM', seed, [1, ebm_medium])
   _result(root, 'hopper', 'gen:hopper-random-1000', 'OPAL', 0, [1, 5])
   _result(root, 'hopper', 'gen:hopper-medium-1000', 'OPAL', 0, [1, 20])
   text, verdicts = claims.report(summarize.group(summarize.read_runs(str(root))))
-  assert '| hopper | random (gen) | 10.0 | 5.0 (0.50x) | 30.0 (3.00x) |' in text
-  assert '| hopper | medium (gen) | 10.0 | 20.0 (2.00x) | 5.0 (0.50x) |' in text
+  assert '| hopper | random (gen) | 11.0 | 5.0 (0.45x) | 31.0 (2.82x) |' in text
+  assert '| hopper | medium (gen) | 11.0 | 20.0 (1.82x) | 12.0 (1.09x) |' in text
   assert '| hopper | OPAL | 5.0 | 20.0 | 0.25x |' in text
-  assert '| hopper | TRAIL EBM | 30.0 | 5.0 | 6.00x |' in text
-  assert verdicts == {'trail_beats_bc': [False, True], 'trail_beats_bc_on_random': [True],
-                      'skills_degrade_on_random': [True]}
-  assert '- TRAIL beats BC: 1 of 2 comparisons' in text
+  assert '| hopper | TRAIL EBM | 31.0 | 12.0 | 2.58x |' in text
+  # Standard error of each TRAIL-BC difference: sqrt(2/2 + 2/2) = 1.41, so 20 points
+  # count and 1 point is noise; one OPAL seed leaves the noise unknown.
+  assert verdicts == {'trail_beats_bc': ['within noise', 'yes'],
+                      'trail_beats_bc_on_random': ['yes'],
+                      'skills_degrade_on_random': ['yes, one seed']}
+  assert '- TRAIL beats BC: 1 of 2 comparisons (yes 1, within noise 1)' in text
+  assert '- skill methods score lower on random data than on medium data: 0 of 1 ' \
+         'comparisons (yes, one seed 1)' in text
+
+
+def test_a_difference_counts_only_beyond_two_standard_errors():
+  runs = lambda *scores: [{'final': {'normalized_score_mean': s}} for s in scores]
+  assert claims.compare(runs(10, 14), runs(8, 8)) == 'within noise'  # 4 <= 2 x 2
+  assert claims.compare(runs(13, 15), runs(8, 8)) == 'yes'  # 6 > 2 x 1
+  assert claims.compare(runs(3, 5), runs(8, 8)) == 'no'
+  assert claims.compare(runs(9), runs(8, 8)) == 'yes, one seed'
