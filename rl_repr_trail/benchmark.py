@@ -6,6 +6,12 @@ dims, 8 actions, batch 256, 256-unit MLPs, d = 256), on synthetic data in memory
 Each figure is the median of --repeats timed calls of --steps compiled steps,
 after one warm-up call. The data go through the same path as train_eval (a D4RL-format
 file read by data.load); memory is the process's resident size (VmRSS, VmHWM).
+
+Beside steps/s it prints each step's arithmetic (TensorFlow's count of its graph's
+floating-point operations), the rate that makes, the rate the issue's target would
+need, and this CPU's ceiling for such steps, measured right after each step's timing
+(this machine's speed drifts): two independent chains of 256 x 256 x 256 matrix
+products (one per core, the size of these steps' products) on the same threads.
 """
 
 import os
@@ -18,6 +24,7 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 import h5py
 import numpy as np
+import tensorflow as tf
 
 from rl_repr_trail import data
 from rl_repr_trail import downstream
@@ -33,6 +40,8 @@ flags.DEFINE_list('only', [], 'Benchmark only these learners (trail_ebm, trail_l
                   'latent_bc, bc).')
 
 OBS_DIM, ACTION_DIM, EPISODE = 111, 8, 1000
+# Steps/s asked for by the speed issue at the reference sizes.
+TARGETS = {'trail_ebm': 100.0, 'latent_bc': 180.0, 'bc': 500.0}
 
 
 def write_synthetic_file(path: str, transitions: int, seed: int = 0) -> float:
@@ -67,6 +76,36 @@ def memory_gb(field: str) -> float:
   return float('nan')
 
 
+def step_gflop(update, sampler: training.Sampler, batch_size: int) -> float:
+  """Floating-point operations of one update step on a batch, in GFLOP, as TensorFlow's
+  profiler counts them on the step's graph (matrix products dominate)."""
+  graph = tf.function(lambda: update(sampler.sample(batch_size))).get_concrete_function().graph
+  options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+  options['output'] = 'none'
+  return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops / 1e9
+
+
+def matmul_ceiling(size: int = 256, chains: int = 2, products: int = 100) -> float:
+  """GFLOP/s of `chains` independent chains of size^3 matrix products run at once (best
+  of 3 calls): what the cores reach on these steps' largest products, nothing else."""
+  matrices = [tf.random.stateless_normal([size, size], [i, 0]) for i in range(chains)]
+
+  @tf.function
+  def run():
+    outs = [tf.zeros([size, size]) for _ in range(chains)]
+    for _ in tf.range(products):
+      outs = [o + tf.matmul(m, m) for o, m in zip(outs, matrices)]
+    return tf.add_n([tf.reduce_sum(o) for o in outs])
+
+  run()
+  best = float('inf')
+  for _ in range(3):
+    start = time.perf_counter()
+    run().numpy()
+    best = min(best, time.perf_counter() - start)
+  return chains * products * 2 * size ** 3 / best / 1e9
+
+
 def steps_per_second(run, steps: int, repeats: int) -> float:
   run(steps)  # Warm-up: tracing and the first optimizer steps.
   rates = []
@@ -87,7 +126,8 @@ def main(argv):
     raw_gb = write_synthetic_file(path, FLAGS.transitions)
     before_gb = memory_gb('VmRSS')
     dataset = data.load(path)  # The same path as train_eval: streamed, then shared with TF.
-    expert = dataset.first_transitions(10_000)
+    # The expert data: 10,000 transitions, as in the paper (fewer when the data is smaller).
+    expert = dataset.first_transitions(min(10_000, len(dataset.transition_rows())))
     sampler = training.Sampler(dataset, 0)
     del dataset
   loaded_gb = memory_gb('VmRSS')
@@ -95,9 +135,11 @@ def main(argv):
   wanted = lambda name: not FLAGS.only or name in FLAGS.only
 
   def bench(name, update, batch_sampler):
+    gflop = step_gflop(update, batch_sampler, FLAGS.batch_size)
     run = training.compile_steps(update, batch_sampler, FLAGS.batch_size)
-    rows[name] = steps_per_second(run, FLAGS.steps, FLAGS.repeats)
-    print(f'{name:13s} {rows[name]:8.1f} steps/s', flush=True)
+    rate = steps_per_second(run, FLAGS.steps, FLAGS.repeats)
+    rows[name] = rate, gflop, matmul_ceiling()
+    print(f'{name:13s} {rate:8.1f} steps/s {gflop:6.3f} GFLOP/step', flush=True)
 
   ebm = trail.TrailLearner(OBS_DIM, low, high, trail.TrailConfig())
   if wanted('trail_ebm'):
@@ -114,10 +156,17 @@ def main(argv):
     bc = downstream.BC(OBS_DIM, low, high, downstream.BCConfig(), 200_000)
     bench('bc', bc.update, training.Sampler(expert, 2))
   print()
-  print(f'| update step | steps/s (median of {FLAGS.repeats} x {FLAGS.steps}) |')
-  print('|---|---|')
-  for name, rate in rows.items():
-    print(f'| {name} | {rate:.1f} |')
+  print(f'| update step | steps/s (median of {FLAGS.repeats} x {FLAGS.steps}) | GFLOP/step | '
+        'GFLOP/s | ceiling GFLOP/s | target steps/s | GFLOP/s the target needs |')
+  print('|---|---|---|---|---|---|---|')
+  for name, (rate, gflop, ceiling) in rows.items():
+    target = TARGETS.get(name)
+    wanted_rate = (f'{target:.0f} ({"met" if rate >= target else "not met"}) | '
+                   f'{target * gflop:.0f}') if target else ' | '
+    print(f'| {name} | {rate:.1f} | {gflop:.3f} | {rate * gflop:.0f} | {ceiling:.0f} | '
+          f'{wanted_rate} |')
+  print('\nceiling: two independent chains of 256 x 256 x 256 matrix products at once, '
+        'nothing else, measured after each step\'s timing.')
   peak_gb = memory_gb('VmHWM')
   print(f'\nfile arrays {raw_gb:.2f} GiB ({FLAGS.transitions} ant transitions with '
         f'next_observations); process {before_gb:.2f} GiB before loading, {loaded_gb:.2f} GiB '

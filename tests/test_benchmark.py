@@ -1,0 +1,50 @@
+"""The speed benchmark: its FLOP count against a hand count, and a tiny end-to-end run."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from rl_repr_trail import benchmark
+from rl_repr_trail import data
+from rl_repr_trail import downstream
+from rl_repr_trail import training
+
+
+def test_step_gflop_counts_the_bc_step_matrix_products():
+  obs_dim, action_dim, batch, hidden = 111, 8, 256, 256
+  rows = 2000
+  timeouts = np.zeros(rows, bool)
+  timeouts[999::1000] = True
+  rng = np.random.default_rng(0)
+  dataset = data.from_arrays(rng.standard_normal((rows, obs_dim)).astype(np.float32),
+                             rng.uniform(-1, 1, (rows, action_dim)).astype(np.float32),
+                             np.zeros(rows, bool), timeouts)
+  bc = downstream.BC(obs_dim, -np.ones(action_dim), np.ones(action_dim),
+                     downstream.BCConfig(), 1000)
+  gflop = benchmark.step_gflop(bc.update, training.Sampler(dataset, 0), batch)
+  # Forward and weight gradients of the three layers, input gradients of the last two
+  # (the first layer's input is data): 2 flops per multiply-add.
+  layers = [(obs_dim, hidden), (hidden, hidden), (hidden, 2 * action_dim)]
+  macs = sum(2 * i * o for i, o in layers) + sum(i * o for i, o in layers[1:])
+  assert abs(gflop - 2 * macs * batch / 1e9) / gflop < 0.01
+
+
+def test_benchmark_prints_rates_arithmetic_ceiling_and_targets(tmp_path):
+  env = dict(os.environ, TMPDIR=str(tmp_path))
+  proc = subprocess.run(
+      [sys.executable, '-m', 'rl_repr_trail.benchmark', '--transitions=3000', '--steps=3',
+       '--repeats=1', '--batch_size=32', '--only=latent_bc,bc'],
+      capture_output=True, text=True, timeout=300, env=env)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  table = [line.split('|')[1:-1] for line in proc.stdout.splitlines()
+           if line.startswith('| latent_bc') or line.startswith('| bc')]
+  assert [row[0].strip() for row in table] == ['latent_bc', 'bc']
+  for name, rate, gflop, gflops, ceiling, target, needed in table:
+    assert float(rate) > 0 and float(ceiling) > 0
+    assert abs(float(rate) * float(gflop) - float(gflops)) <= 0.5 + 0.01 * float(gflops)
+    target_rate = benchmark.TARGETS[name.strip()]
+    assert target.strip() == (f'{target_rate:.0f} (met)' if float(rate) >= target_rate
+                              else f'{target_rate:.0f} (not met)')
+  assert 'peak' in proc.stdout and not os.listdir(tmp_path)
