@@ -32,12 +32,15 @@ from rl_repr_trail import trail
 from rl_repr_trail import training
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer('transitions', 1_000_000, 'Transitions of synthetic ant-sized data.')
-flags.DEFINE_integer('steps', 200, 'Update steps per timed call.')
-flags.DEFINE_integer('repeats', 3, 'Timed calls; the median is reported.')
-flags.DEFINE_integer('batch_size', 256, 'Batch size.')
-flags.DEFINE_list('only', [], 'Benchmark only these learners (trail_ebm, trail_linear, '
-                  'latent_bc, bc).')
+flags.DEFINE_integer('transitions', 1_000_000, 'Transitions of synthetic ant-sized data.',
+                     lower_bound=2)
+flags.DEFINE_integer('steps', 200, 'Update steps per timed call.', lower_bound=1)
+flags.DEFINE_integer('repeats', 3, 'Timed calls; the median is reported.', lower_bound=1)
+flags.DEFINE_integer('batch_size', 256, 'Batch size.', lower_bound=1)
+STEPS = ('trail_ebm', 'trail_linear', 'latent_bc', 'bc')
+flags.DEFINE_list('only', [], f'Benchmark only these update steps, of {", ".join(STEPS)}.')
+flags.register_validator('only', lambda names: set(names) <= set(STEPS),
+                         f'--only: expected names of {", ".join(STEPS)}.')
 
 OBS_DIM, ACTION_DIM, EPISODE = 111, 8, 1000
 # Steps/s asked for by the speed issue at the reference sizes.

@@ -48,3 +48,10 @@ def test_benchmark_prints_rates_arithmetic_ceiling_and_targets(tmp_path):
     assert target.strip() == (f'{target_rate:.0f} (met)' if float(rate) >= target_rate
                               else f'{target_rate:.0f} (not met)')
   assert 'peak' in proc.stdout and not os.listdir(tmp_path)
+
+
+def test_benchmark_names_a_bad_flag():
+  proc = subprocess.run([sys.executable, '-m', 'rl_repr_trail.benchmark', '--only=bc,ebm'],
+                        capture_output=True, text=True, timeout=120)
+  assert proc.returncode != 0
+  assert '--only: expected names of trail_ebm, trail_linear, latent_bc, bc' in proc.stderr
