@@ -29,8 +29,6 @@ from rl_repr_trail import summarize
 
 TRAIL_METHODS = ('TRAIL EBM', 'TRAIL linear')
 SKILL_METHODS = ('OPAL', 'SPiRL', 'SkiLD')
-
-
 NOISE_SE = 2.0  # A difference counts beyond this many standard errors of it.
 OUTCOMES = ('yes', 'no', 'within noise', 'yes, one seed', 'no, one seed')
 
@@ -88,10 +86,10 @@ def report(tables: dict) -> tuple[str, dict]:
       lines.append(f'| {task} | {label} | {bc:.1f} | ' + ' | '.join(row) + ' |')
       for m in TRAIL_METHODS:
         if m in cells:
-          wins = compare(cells[m], cells['BC'])
-          verdicts['trail_beats_bc'].append(wins)
+          outcome = compare(cells[m], cells['BC'])
+          verdicts['trail_beats_bc'].append(outcome)
           if _kind(label) == 'random':
-            verdicts['trail_beats_bc_on_random'].append(wins)
+            verdicts['trail_beats_bc_on_random'].append(outcome)
     lines.append('')
     by_kind = {(task, _kind(label)): cells for (task, label), cells in table.items()}
     pairs = [(task, m) for (task, kind) in sorted(by_kind) if kind == 'random'
