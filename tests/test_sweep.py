@@ -2,10 +2,12 @@
 
 import json
 import os
+import shutil
 
 import pytest
 
 from rl_repr_trail import claims
+from rl_repr_trail import experts
 from rl_repr_trail import summarize
 from rl_repr_trail import sweep
 
@@ -94,6 +96,12 @@ def test_missing_generation_inputs_are_all_named_before_anything_is_generated(
     tmp_path, monkeypatch):
   monkeypatch.setenv('TRAIL_DATA_DIR', str(tmp_path / 'data'))
   monkeypatch.setenv('TRAIL_EXPERT_DIR', str(tmp_path / 'experts'))
+  # Only hopper's policies are bundled in this test.
+  policies = tmp_path / 'policies'
+  policies.mkdir()
+  for level in ('expert', 'medium'):
+    shutil.copy(os.path.join(experts.POLICY_DIR, f'hopper_{level}.npz'), policies)
+  monkeypatch.setattr(experts, 'POLICY_DIR', str(policies))
   grid = dict(TINY, tasks=['hopper', 'walker2d'], offline_kinds=['random', 'medium-replay'])
   config = sweep.load_config(_write(tmp_path, grid))
   with pytest.raises(sweep.SweepError) as error:
