@@ -17,6 +17,7 @@ products (one per core, the size of these steps' products) on the same threads.
 import os
 import tempfile
 import time
+from typing import Callable
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
@@ -79,7 +80,8 @@ def memory_gb(field: str) -> float:
   return float('nan')
 
 
-def step_gflop(update, sampler: training.Sampler, batch_size: int) -> float:
+def step_gflop(update: Callable[[training.Batch], dict[str, tf.Tensor]],
+               sampler: training.Sampler, batch_size: int) -> float:
   """Floating-point operations of one update step on a batch, in GFLOP, as TensorFlow's
   profiler counts them on the step's graph (matrix products dominate)."""
   graph = tf.function(lambda: update(sampler.sample(batch_size))).get_concrete_function().graph
@@ -109,7 +111,7 @@ def matmul_ceiling(size: int = 256, chains: int = 2, products: int = 100) -> flo
   return chains * products * 2 * size ** 3 / best / 1e9
 
 
-def steps_per_second(run, steps: int, repeats: int) -> float:
+def steps_per_second(run: Callable[[int], dict[str, tf.Tensor]], steps: int, repeats: int) -> float:
   run(steps)  # Warm-up: tracing and the first optimizer steps.
   rates = []
   for _ in range(repeats):
@@ -120,7 +122,7 @@ def steps_per_second(run, steps: int, repeats: int) -> float:
   return float(np.median(rates))
 
 
-def main(argv):
+def main(argv: list[str]) -> None:
   del argv
   training.configure_threads()  # As train_eval does.
   low, high = -np.ones(ACTION_DIM), np.ones(ACTION_DIM)

@@ -98,7 +98,8 @@ class Dataset:
     return dims is not None and not np.any(self.observations[:, dims[0]:dims[1]])
 
 
-def aligned_empty(shape: tuple[int, ...], dtype=np.float32, alignment: int = 64) -> np.ndarray:
+def aligned_empty(shape: tuple[int, ...], dtype: np.dtype | type = np.float32,
+                  alignment: int = 64) -> np.ndarray:
   """An uninitialised C-contiguous array whose data start on an `alignment`-byte boundary.
 
   TensorFlow can then take the array as a tensor without copying it (DLPack).

@@ -9,6 +9,8 @@ negative log-likelihood, unless their config's `entropy_term` is off.
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
+
 import numpy as np
 import tensorflow as tf
 
@@ -34,7 +36,8 @@ class BCConfig:
   entropy_term: bool = True
 
 
-def compiled_actor(act, obs_dim: int):
+def compiled_actor(act: Callable[[tf.Tensor], tf.Tensor], obs_dim: int
+                   ) -> Callable[[np.ndarray], np.ndarray]:
   """A numpy policy over batches of observations from a learner's `act`, traced once."""
   act = tf.function(act, input_signature=[tf.TensorSpec([None, obs_dim], tf.float32)])
   return lambda observations: act(observations).numpy()
@@ -110,7 +113,7 @@ class LatentBC(tf.Module):
     latents = self.latent_policy(observations).mean()
     return self.decoder.mode(tf.concat([observations, latents], axis=-1))
 
-  def actor(self, obs_dim: int):
+  def actor(self, obs_dim: int) -> Callable[[np.ndarray], np.ndarray]:
     return compiled_actor(self.act, obs_dim)
 
 
@@ -151,6 +154,6 @@ class BC(tf.Module):
   def act(self, observations: tf.Tensor) -> tf.Tensor:
     return self.policy.mode(observations)
 
-  def actor(self, obs_dim: int):
+  def actor(self, obs_dim: int) -> Callable[[np.ndarray], np.ndarray]:
     return compiled_actor(self.act, obs_dim)
 

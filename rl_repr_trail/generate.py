@@ -41,7 +41,8 @@ KEYS = ('observations', 'actions', 'rewards', 'next_observations', 'terminals', 
 
 
 def rollout(task: envs.Task, policy: BatchPolicy, num_transitions: int, seed: int,
-            num_envs: int = 8, on_progress=None) -> dict[str, np.ndarray]:
+            num_envs: int = 8, on_progress: Callable[[int], None] | None = None
+            ) -> dict[str, np.ndarray]:
   """Collects `num_transitions` rows, stepping `num_envs` environments together.
 
   `on_progress(rows)` is called after each step with the rows of finished episodes.
@@ -153,7 +154,8 @@ def _shard(task_name: str, level: str | None, rows: int, seed: int,
 
 
 def collect(task: envs.Task, level: str | None, rows: int, seed: int, num_envs: int = 8,
-            processes: int | None = None, on_progress=None) -> dict[str, np.ndarray]:
+            processes: int | None = None, on_progress: Callable[[int], None] | None = None
+            ) -> dict[str, np.ndarray]:
   """`rows` rows in SHARDS shards (fewer for small sizes) run by parallel processes.
 
   The shards, and so the contents, depend on the seed and size only, never on the
@@ -184,7 +186,7 @@ def collect(task: envs.Task, level: str | None, rows: int, seed: int, num_envs: 
 
 
 def build(task: envs.Task, kind: str, rows: int | None, seed: int, num_envs: int = 8,
-          expert_run_dir: str | None = None, on_progress=None,
+          expert_run_dir: str | None = None, on_progress: Callable[[int], None] | None = None,
           processes: int | None = None) -> tuple[dict, dict]:
   """The arrays and metadata of a generated dataset (without writing it)."""
   rows_or_default = rows or DEFAULT_ROWS

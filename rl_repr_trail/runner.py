@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import time
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -211,7 +212,8 @@ class _Phase:
   def current(self) -> int:
     return int(self.step.numpy())
 
-  def run(self, run_steps, on_eval=None) -> None:
+  def run(self, run_steps: Callable[[tf.Tensor], dict[str, tf.Tensor]],
+          on_eval: Callable[[int], None] | None = None) -> None:
     """Trains from the restored step to `total`, evaluating every eval_interval steps."""
     config, start = self.config, self.current
     if start >= self.total:

@@ -72,7 +72,8 @@ def _specs(task: envs.Task):
   return ts.time_step_spec(obs_spec), action_spec
 
 
-def make_agent(task: envs.Task, config: SacConfig):
+def make_agent(task: envs.Task, config: SacConfig
+               ) -> tuple[sac_agent.SacAgent, actor_distribution_network.ActorDistributionNetwork]:
   """Returns the SacAgent and its actor network (which the agent keeps private)."""
   time_step_spec, action_spec = _specs(task)
   actor = actor_distribution_network.ActorDistributionNetwork(
@@ -91,7 +92,8 @@ def make_agent(task: envs.Task, config: SacConfig):
   return agent, actor
 
 
-def export_actor(actor, action_spec, metadata: dict) -> experts.MlpPolicy:
+def export_actor(actor: actor_distribution_network.ActorDistributionNetwork,
+                 action_spec: tensor_spec.BoundedTensorSpec, metadata: dict) -> experts.MlpPolicy:
   """The deterministic SAC actor as an MlpPolicy (dense layers in call order)."""
   variables = actor.trainable_variables
   kernels = [v.numpy() for v in variables if 'kernel' in v.name]
