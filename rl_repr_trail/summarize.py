@@ -4,10 +4,11 @@ r"""Tables and plots of a directory of runs, in the paper's layout.
 
 Reads every results.json under RUN_DIR and prints, per expert-data size, a
 markdown table with a row per task and offline data and a column per method:
-mean +- std over seeds of the final and of the best normalized score (n = seeds).
+mean +- sample std over seeds (ddof 1, the same std that claims' noise test uses) of
+the final and of the best normalized score (n = seeds; one seed shows no std).
 BC reads no offline data, so its runs fill every row of their task. Writes the
 tables to summary.md and PNG plots to plots/ in the output directory (RUN_DIR by
-default): evaluation curves (mean over seeds, a band of one std) per row, and a
+default): evaluation curves (mean over seeds, a band of one sample std) per row, and a
 bar chart per table. Generated data is marked "(gen)" so that it never reads as
 D4RL's own.
 """
@@ -96,10 +97,17 @@ def methods_of(table: dict) -> list[str]:
   return [m for m in METHOD_ORDER if m in present] + sorted(present - set(METHOD_ORDER))
 
 
+def sample_std(scores: np.ndarray, axis: int = 0) -> np.ndarray:
+  """Std over seeds with Bessel's correction (ddof 1); 0 for a single seed."""
+  return scores.std(axis=axis, ddof=1) if scores.shape[axis] > 1 else np.zeros_like(
+      scores.mean(axis=axis))
+
+
 def score_stats(runs: list[dict], which: str) -> tuple[float, float, int]:
-  """Mean and std over seeds of the final or best normalized score, and the seed count."""
+  """Mean and sample std over seeds of the final or best normalized score, and the seed
+  count."""
   scores = np.array([r[which]['normalized_score_mean'] for r in runs])
-  return float(scores.mean()), float(scores.std()), len(scores)
+  return float(scores.mean()), float(sample_std(scores)), len(scores)
 
 
 def markdown(tables: dict) -> str:
@@ -110,7 +118,7 @@ def markdown(tables: dict) -> str:
     methods = methods_of(table)
     for which in ('final', 'best'):
       out.append(f'### {which.capitalize()} normalized score, expert data {size} transitions '
-                 '(mean +- std over seeds, n)')
+                 '(mean +- sample std over seeds, n)')
       out.append('')
       out.append('| task | offline data | ' + ' | '.join(methods) + ' |')
       out.append('|---|---|' + '---|' * len(methods))
@@ -120,7 +128,7 @@ def markdown(tables: dict) -> str:
           runs = table[(task, label)].get(m)
           if runs:
             mean, std, n = score_stats(runs, which)
-            cells.append(f'{mean:.1f} +- {std:.1f} ({n})')
+            cells.append(f'{mean:.1f} +- {std:.1f} ({n})' if n > 1 else f'{mean:.1f} (1)')
           else:
             cells.append('-')
         out.append(f'| {task} | {label} | ' + ' | '.join(cells) + ' |')
@@ -133,11 +141,11 @@ def _slug(text: str) -> str:
 
 
 def curve(runs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """Steps evaluated by every seed, and the mean and std of the score there."""
+  """Steps evaluated by every seed, and the mean and sample std of the score there."""
   steps = sorted(set.intersection(*[{e['step'] for e in r['evals']} for r in runs]))
   scores = np.array([[{e['step']: e['normalized_score_mean'] for e in r['evals']}[s]
                       for s in steps] for r in runs])
-  return np.array(steps), scores.mean(axis=0), scores.std(axis=0)
+  return np.array(steps), scores.mean(axis=0), sample_std(scores)
 
 
 def _save(fig, ax, path: str) -> str:

@@ -145,9 +145,10 @@ def test_summarize_tables_and_plots(tmp_path):
   final = text.split('### Best')[0]
   best = text.split('### Best')[1]
   # Final: seeds 10 and 20; best: 30 and 20. BC (final 4 and 8) fills both ant rows.
-  assert '| ant | random (gen) | 6.0 +- 2.0 (2) | 15.0 +- 5.0 (2) |' in final
-  assert '| ant | medium-v2 | 6.0 +- 2.0 (2) | 50.0 +- 0.0 (1) |' in final
-  assert '| ant | random (gen) | 6.0 +- 2.0 (2) | 25.0 +- 5.0 (2) |' in best
+  # Sample std (ddof 1) of two scores d apart: d / sqrt(2).
+  assert '| ant | random (gen) | 6.0 +- 2.8 (2) | 15.0 +- 7.1 (2) |' in final
+  assert '| ant | medium-v2 | 6.0 +- 2.8 (2) | 50.0 (1) |' in final
+  assert '| ant | random (gen) | 6.0 +- 2.8 (2) | 25.0 +- 7.1 (2) |' in best
   assert '| task | offline data | BC | TRAIL EBM |' in text
   plots = sorted(os.listdir(tmp_path / 'out' / 'plots'))
   assert plots == ['bars_expert10000_best.png', 'bars_expert10000_final.png',
