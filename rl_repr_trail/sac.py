@@ -12,14 +12,22 @@ Timeouts do not end the bootstrap (discount stays 1); only real terminations do.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
+import io
 import json
 import os
 
 import numpy as np
 import tensorflow as tf
-from tf_agents.agents.sac import sac_agent
+
+# tf-agents imports the old gym, which this project never uses (its environments are
+# gymnasium's), and gym prints an "unmaintained" banner to stderr on import: import it
+# first with that output dropped. An error importing it still raises.
+with contextlib.redirect_stderr(io.StringIO()):
+  import gym  # pylint: disable=g-import-not-at-top,unused-import
+from tf_agents.agents.sac import sac_agent  # pylint: disable=g-import-not-at-top
 from tf_agents.agents.sac import tanh_normal_projection_network
 from tf_agents.agents.ddpg import critic_network
 from tf_agents.networks import actor_distribution_network

@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -122,3 +124,14 @@ def test_sac_block_size_must_divide_the_evaluation_interval(tmp_path):
                      '--update_every=50'):
     sac.train(envs.get_task('hopper'), str(tmp_path), config)
   assert not os.listdir(tmp_path)
+
+
+def test_importing_sac_prints_no_gym_banner():
+  # tf-agents imports the old gym, which prints an "unmaintained" notice on import; this
+  # project uses gymnasium only, so a user of collect train_expert should not see it.
+  result = subprocess.run([sys.executable, '-c', 'import rl_repr_trail.sac'],
+                          capture_output=True, text=True, timeout=300,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert 'Gym has been unmaintained' not in result.stderr
