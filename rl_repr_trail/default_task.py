@@ -32,8 +32,10 @@ def scale() -> float:
   return value
 
 
-def configs(save_root: str | None = None) -> list[runner.RunConfig]:
-  """TRAIL EBM and BC on the same data, scaled by $TRAIL_DEFAULT_SCALE."""
+def configs(save_root: str | None = None, overrides: dict | None = None
+            ) -> list[runner.RunConfig]:
+  """TRAIL EBM and BC on the same data, scaled by $TRAIL_DEFAULT_SCALE, then with
+  `overrides` (RunConfig fields, e.g. from command-line flags) applied to both."""
   k = scale()
   size = lambda n: max(int(n * k), 1)
   steps = lambda n: max(int(n * k), 10)
@@ -44,10 +46,11 @@ def configs(save_root: str | None = None) -> list[runner.RunConfig]:
       expert_size=size(EXPERT_ROWS), downstream_steps=steps(DOWNSTREAM_STEPS),
       eval_interval=steps(EVAL_INTERVAL), log_interval=steps(1_000),
       checkpoint_interval=steps(5_000), eval_episodes=10 if k == 1 else 2)
+  common.update(overrides or {})
+  trail_ebm = {'pretrain_steps': steps(PRETRAIN_STEPS), **common}
   return [
       runner.RunConfig(embed_learner='trail_ebm', downstream='latent_bc',
-                       pretrain_steps=steps(PRETRAIN_STEPS),
-                       save_dir=os.path.join(save_root, 'trail_ebm'), **common),
+                       save_dir=os.path.join(save_root, 'trail_ebm'), **trail_ebm),
       runner.RunConfig(embed_learner='none', downstream='bc',
                        save_dir=os.path.join(save_root, 'bc'), **common),
   ]

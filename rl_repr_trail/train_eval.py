@@ -71,34 +71,62 @@ flags.DEFINE_enum('distribution', _DEFAULTS.distribution, training.DISTRIBUTIONS
 flags.DEFINE_string('save_dir', None, 'Run directory (default runs/TASK/METHOD/seedN).')
 
 
-def config_from_flags() -> runner.RunConfig:
+# Flags that set a RunConfig field of their own name, except --env (field `task`).
+_CONFIG_FLAGS = ('offline_data', 'expert_data', 'env', 'embed_learner', 'downstream',
+                 'expert_size', 'embed_dim', 'fourier_dim', 'window', 'skill_dim', 'hidden',
+                 'pretrain_steps', 'downstream_steps', 'batch_size', 'embed_learning_rate',
+                 'downstream_learning_rate', 'finetune_decoder', 'entropy_term',
+                 'eval_interval', 'eval_episodes', 'log_interval', 'checkpoint_interval',
+                 'seed', 'save_dir', 'distribution')
+# Flags that choose the task or the method, which the default task fixes.
+_DEFAULT_TASK_FIXED = ('env', 'embed_learner', 'downstream')
+
+
+def _flag_value(name: str):
+  if name != 'hidden':
+    return FLAGS[name].value
   try:
-    hidden = tuple(int(h) for h in FLAGS.hidden)
+    return tuple(int(h) for h in FLAGS.hidden)
   except ValueError:
     raise runner.ConfigError(f'--hidden={",".join(FLAGS.hidden)}: expected integers.') from None
-  return runner.RunConfig(
-      offline_data=FLAGS.offline_data, expert_data=FLAGS.expert_data, task=FLAGS.env,
-      embed_learner=FLAGS.embed_learner, downstream=FLAGS.downstream,
-      expert_size=FLAGS.expert_size, embed_dim=FLAGS.embed_dim, fourier_dim=FLAGS.fourier_dim,
-      window=FLAGS.window, skill_dim=FLAGS.skill_dim,
-      hidden=hidden, pretrain_steps=FLAGS.pretrain_steps,
-      downstream_steps=FLAGS.downstream_steps, batch_size=FLAGS.batch_size,
-      embed_learning_rate=FLAGS.embed_learning_rate,
-      downstream_learning_rate=FLAGS.downstream_learning_rate,
-      finetune_decoder=FLAGS.finetune_decoder, entropy_term=FLAGS.entropy_term,
-      eval_interval=FLAGS.eval_interval,
-      eval_episodes=FLAGS.eval_episodes, log_interval=FLAGS.log_interval,
-      checkpoint_interval=FLAGS.checkpoint_interval, seed=FLAGS.seed, save_dir=FLAGS.save_dir,
-      distribution=FLAGS.distribution)
+
+
+def _field(name: str) -> str:
+  return 'task' if name == 'env' else name
+
+
+def config_from_flags() -> runner.RunConfig:
+  return runner.RunConfig(**{_field(name): _flag_value(name) for name in _CONFIG_FLAGS})
+
+
+def default_task_overrides() -> dict:
+  """RunConfig fields of the flags given on the command line, for both default-task runs.
+
+  --env, --embed_learner and --downstream choose another task or method: they need data
+  flags, and are refused here rather than ignored.
+  """
+  fixed = [f'--{name}={FLAGS[name].value}' for name in _DEFAULT_TASK_FIXED
+           if FLAGS[name].present and not (name == 'env' and FLAGS.env == default_task.TASK)]
+  if fixed:
+    raise runner.ConfigError(
+        f'{" ".join(fixed)} needs --offline_data and --expert_data: without them train_eval '
+        f'runs the default task (TRAIL EBM and BC on {default_task.TASK}), whose task and '
+        'methods are fixed.')
+  return {_field(name): _flag_value(name) for name in _CONFIG_FLAGS
+          if FLAGS[name].present and name not in _DEFAULT_TASK_FIXED + ('save_dir',)}
 
 
 def run_default_task() -> None:
-  """No data flags: TRAIL EBM and BC on generated Hopper data, side by side."""
-  configs = default_task.configs(FLAGS.save_dir)
+  """No data flags: TRAIL EBM and BC on generated Hopper data, side by side; other flags
+  given (steps, --noentropy_term, --seed, ...) apply to both runs."""
+  overrides = default_task_overrides()
+  configs = default_task.configs(FLAGS.save_dir, overrides)
+  given = ' '.join(FLAGS[name].serialize() for name in _CONFIG_FLAGS
+                   if _field(name) in overrides)
   print(f'No --offline_data/--expert_data: running the default task, TRAIL EBM and BC on '
         f'{default_task.TASK} with generated data ({configs[0].offline_data} offline, the first '
-        f'{configs[0].expert_size} transitions of {configs[0].expert_data} as expert data).',
-        flush=True)
+        f'{configs[0].expert_size} transitions of {configs[0].expert_data} as expert data)'
+        + (f', with {given}.' if given else '.'), flush=True)
   results = [runner.run(config) for config in configs]
   print()
   print(default_task.side_by_side(results))

@@ -190,6 +190,51 @@ def test_default_task_runs_end_to_end_at_reduced_scale(tmp_path):
       assert json.load(f)['downstream_steps'] == 400
 
 
+# Runs train_eval's main with runner.run replaced by a stub that prints each config.
+_STUBBED_TRAIN_EVAL = """
+import dataclasses, json, sys
+from absl import app
+from rl_repr_trail import runner, train_eval
+def stub(config):
+  print('CONFIG ' + json.dumps(dataclasses.asdict(config)), flush=True)
+  score = {'normalized_score_mean': 1.0, 'normalized_score_std': 0.0, 'return_mean': 1.0}
+  return {'method': config.method, 'final': score, 'best': score}
+runner.run = stub
+app.run(train_eval.main, argv=sys.argv)
+"""
+
+
+def _stubbed_train_eval(*flags):
+  env = {k: v for k, v in os.environ.items() if k != 'TRAIL_DEFAULT_SCALE'}
+  proc = subprocess.run([sys.executable, '-c', _STUBBED_TRAIN_EVAL, *flags],
+                        capture_output=True, text=True, timeout=120, env=env)
+  configs = [json.loads(line[len('CONFIG '):]) for line in proc.stdout.splitlines()
+             if line.startswith('CONFIG ')]
+  return proc, configs
+
+
+def test_default_task_applies_the_flags_given_to_both_runs(tmp_path):
+  proc, configs = _stubbed_train_eval('--noentropy_term', '--downstream_steps=300',
+                                      '--seed=3', '--env=hopper', f'--save_dir={tmp_path}')
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert 'with --downstream_steps=300 --noentropy_term --seed=3.' in proc.stdout
+  assert [(c['embed_learner'], c['downstream']) for c in configs] == [
+      ('trail_ebm', 'latent_bc'), ('none', 'bc')]
+  for c in configs:
+    assert (c['entropy_term'], c['downstream_steps'], c['seed']) == (False, 300, 3)
+    assert c['offline_data'] == 'gen:hopper-medium-100000'
+  assert configs[0]['pretrain_steps'] == 20_000  # What was not given keeps its default.
+  assert configs[0]['save_dir'] == str(tmp_path / 'trail_ebm')
+
+
+@pytest.mark.parametrize('flag', ['--env=walker2d', '--embed_learner=opal', '--downstream=bc'])
+def test_default_task_refuses_a_flag_that_picks_another_task_or_method(flag):
+  proc, configs = _stubbed_train_eval(flag)
+  assert proc.returncode == 2 and not configs
+  assert f'error: {flag} needs --offline_data and --expert_data' in proc.stderr
+  assert 'Traceback' not in proc.stderr
+
+
 def test_default_scale_must_be_a_fraction(tmp_path):
   env = dict(os.environ, TRAIL_DEFAULT_SCALE='2')
   proc = subprocess.run([sys.executable, '-m', 'rl_repr_trail.train_eval',
