@@ -25,6 +25,7 @@ import concurrent.futures
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -52,6 +53,7 @@ _DATA_KEYS = {'source', 'offline_rows', 'expert_rows'}
 _PER_RUN = {'offline_data', 'expert_data', 'task', 'embed_learner', 'downstream', 'expert_size',
             'seed', 'save_dir'}
 _FLAG_NAMES = {'task': 'env'}  # RunConfig fields whose train_eval flag has another name.
+_PROGRESS_LINE = re.compile(r'^\[[\w ]+\] \d+/\d+ ')  # progress.Progress's lines.
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer('parallel', None, 'Runs at a time (default: the config\'s, else 1).')
@@ -59,6 +61,9 @@ flags.DEFINE_string('root', None, 'Sweep directory (default: the config\'s root)
 flags.DEFINE_string('override', None, 'JSON merged into the config, e.g. '
                     '\'{"seeds": [0], "settings": {"downstream_steps": 100}}\' (the data and '
                     'settings objects are merged key by key).')
+flags.DEFINE_integer('status_every', 600, 'Seconds between status lines that show each '
+                     "running run's latest progress line (0: only when a run ends).",
+                     lower_bound=0)
 
 
 class SweepError(errors.InputError):
@@ -256,14 +261,27 @@ def _start(run: Run, settings: dict, threads: int) -> tuple[int, float]:
   return code, time.time() - t0
 
 
+def latest_progress(run: Run) -> str:
+  """The last progress line ('[phase] step/total ...') of a run's log, or 'starting'."""
+  try:
+    with open(os.path.join(run.save_dir, 'train_eval.log'), 'rb') as f:
+      f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+      lines = f.read().decode(errors='replace').splitlines()
+  except FileNotFoundError:
+    return 'starting'
+  found = [line for line in lines if _PROGRESS_LINE.match(line)]
+  return found[-1].strip() if found else 'starting'
+
+
 def _final_score(run: Run) -> str:
   with open(os.path.join(run.save_dir, 'results.json')) as f:
     results = json.load(f)
   return f'final {results["final"]["normalized_score_mean"]:.1f}'
 
 
-def sweep(config: dict, root: str, parallel: int) -> list[Run]:
-  """Runs the grid; returns the runs that failed."""
+def sweep(config: dict, root: str, parallel: int, status_every: float = 0) -> list[Run]:
+  """Runs the grid; returns the runs that failed. Every `status_every` seconds without a
+  run ending (0: never) it prints each running run's latest progress line."""
   runs = plan(config, root)
   settings = config['settings']
   # A finished run made with other settings would otherwise be skipped and summarized as
@@ -300,18 +318,27 @@ def sweep(config: dict, root: str, parallel: int) -> list[Run]:
   failed, done, t0 = [], 0, time.time()
   with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
     futures = {pool.submit(_start, r, settings, threads): r for r in todo}
-    for future in concurrent.futures.as_completed(futures):
-      run = futures[future]
-      code, seconds = future.result()
-      done += 1
-      if code == 0:
-        outcome = _final_score(run)
-      else:
-        failed.append(run)
-        outcome = f'FAILED (exit {code}), see {os.path.join(run.save_dir, "train_eval.log")}'
-      print(f'[sweep] {done}/{len(todo)} {run.label}: {outcome} '
-            f'({progress.format_seconds(seconds)}; sweep {progress.format_seconds(time.time() - t0)})',
-            flush=True)
+    pending = set(futures)
+    while pending:
+      ended, pending = concurrent.futures.wait(
+          pending, timeout=status_every or None, return_when=concurrent.futures.FIRST_COMPLETED)
+      for future in ended:
+        run = futures[future]
+        code, seconds = future.result()
+        done += 1
+        if code == 0:
+          outcome = _final_score(run)
+        else:
+          failed.append(run)
+          outcome = f'FAILED (exit {code}), see {os.path.join(run.save_dir, "train_eval.log")}'
+        print(f'[sweep] {done}/{len(todo)} {run.label}: {outcome} '
+              f'({progress.format_seconds(seconds)}; sweep '
+              f'{progress.format_seconds(time.time() - t0)})', flush=True)
+      if not ended:
+        for future in sorted(pending, key=lambda f: futures[f].label):
+          if future.running():
+            print(f'[sweep] running {futures[future].label}: '
+                  f'{latest_progress(futures[future])}', flush=True)
   return failed
 
 
@@ -325,7 +352,7 @@ def main(argv: list[str]) -> None:
     parallel = FLAGS.parallel or config['parallel']
     if parallel < 1:
       raise SweepError(f'--parallel={parallel}: expected at least 1.')
-    failed = sweep(config, root, parallel)
+    failed = sweep(config, root, parallel, FLAGS.status_every)
   except (errors.InputError, FileNotFoundError) as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

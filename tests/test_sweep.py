@@ -31,7 +31,9 @@ def test_sweep_skips_finished_runs_and_resumes_interrupted_ones(tmp_path, monkey
   monkeypatch.setenv('TRAIL_DATA_DIR', str(tmp_path / 'data'))
   root = str(tmp_path / 'runs')
   config = sweep.load_config(_write(tmp_path, TINY))
-  assert sweep.sweep(config, root, parallel=2) == []
+  assert sweep.sweep(config, root, parallel=2, status_every=0.5) == []
+  # Status lines come while runs go on (each takes seconds), not only when they end.
+  assert '[sweep] running hopper/none/expert500/bc/seed0: ' in capsys.readouterr().out
   bc_dir = os.path.join(root, 'hopper', 'none', 'expert500', 'bc', 'seed0')
   trail_dir = os.path.join(root, 'hopper', 'random', 'expert500', 'trail_ebm', 'seed0')
   # The BC run is killed after its step-50 checkpoint; both runs are then asked for 100 steps.
@@ -66,6 +68,18 @@ def test_sweep_skips_finished_runs_and_resumes_interrupted_ones(tmp_path, monkey
   text = summarize.summarize(root)
   assert '| hopper | random (gen) | ' in text and '| BC | TRAIL EBM |' in text
   assert os.path.exists(os.path.join(root, 'plots', 'bars_expert500_final.png'))
+
+
+def test_latest_progress_is_the_last_progress_line_of_the_run_log(tmp_path):
+  run = sweep.Run('hopper', 'random', 500, 'bc', 0, 'gen:hopper-random-1000',
+                  'gen:hopper-expert-1500', str(tmp_path))
+  assert sweep.latest_progress(run) == 'starting'  # No log yet.
+  (tmp_path / 'train_eval.log').write_text(
+      '[pretrain] 100/200 (50%) 10.0/s ETA 0m10s loss 1.0\n'
+      '[pretrain] finished earlier at step 200: reusing it.\n'
+      '[downstream] 40/200 (20%) 8.0/s ETA 0m20s loss 2.0\n'
+      'Evaluation at step 40: normalized 12.0\n')
+  assert sweep.latest_progress(run) == '[downstream] 40/200 (20%) 8.0/s ETA 0m20s loss 2.0'
 
 
 @pytest.mark.parametrize('change,message', [
