@@ -38,6 +38,9 @@ _IDENTITY = ('task', 'embed_learner', 'downstream', 'offline_data', 'expert_data
              'embed_dim', 'fourier_dim', 'hidden', 'batch_size', 'seed', 'finetune_decoder',
              'window', 'skill_dim', 'entropy_term')
 
+# RunConfig fields whose train_eval flag has another name; every other field is its flag.
+FLAG_NAMES = {'task': 'env'}
+
 
 class ConfigError(errors.InputError):
   """A setting that cannot work, with the flag it came from."""

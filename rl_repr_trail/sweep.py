@@ -52,7 +52,6 @@ _DATA_KEYS = {'source', 'offline_rows', 'expert_rows'}
 # Settings the sweep itself sets for each run.
 _PER_RUN = {'offline_data', 'expert_data', 'task', 'embed_learner', 'downstream', 'expert_size',
             'seed', 'save_dir'}
-_FLAG_NAMES = {'task': 'env'}  # RunConfig fields whose train_eval flag has another name.
 _PROGRESS_LINE = re.compile(r'^\[[\w ]+\] \d+/\d+ ')  # progress.Progress's lines.
 
 FLAGS = flags.FLAGS
@@ -225,7 +224,7 @@ def command(run: Run, settings: dict) -> list[str]:
   values = _values(run, settings)
   args = [sys.executable, '-m', 'rl_repr_trail.train_eval']
   for key, value in values.items():
-    name = _FLAG_NAMES.get(key, key)
+    name = runner.FLAG_NAMES.get(key, key)
     if isinstance(value, bool):
       args.append(f'--{"" if value else "no"}{name}')
     elif isinstance(value, (list, tuple)):

@@ -13,6 +13,7 @@ HDF5 files. Results go to --save_dir: TensorBoard logs, checkpoints (a rerun
 resumes) and results.json.
 """
 
+import dataclasses
 import os
 import sys
 
@@ -71,13 +72,9 @@ flags.DEFINE_enum('distribution', _DEFAULTS.distribution, training.DISTRIBUTIONS
 flags.DEFINE_string('save_dir', None, 'Run directory (default runs/TASK/METHOD/seedN).')
 
 
-# Flags that set a RunConfig field of their own name, except --env (field `task`).
-_CONFIG_FLAGS = ('offline_data', 'expert_data', 'env', 'embed_learner', 'downstream',
-                 'expert_size', 'embed_dim', 'fourier_dim', 'window', 'skill_dim', 'hidden',
-                 'pretrain_steps', 'downstream_steps', 'batch_size', 'embed_learning_rate',
-                 'downstream_learning_rate', 'finetune_decoder', 'entropy_term',
-                 'eval_interval', 'eval_episodes', 'log_interval', 'checkpoint_interval',
-                 'seed', 'save_dir', 'distribution')
+# The RunConfig field of each train_eval flag that sets one (every field has its flag).
+_FIELDS = {runner.FLAG_NAMES.get(f.name, f.name): f.name
+           for f in dataclasses.fields(runner.RunConfig)}
 # Flags that choose the task or the method, which the default task fixes.
 _DEFAULT_TASK_FIXED = ('env', 'embed_learner', 'downstream')
 
@@ -91,12 +88,8 @@ def _flag_value(name: str):
     raise runner.ConfigError(f'--hidden={",".join(FLAGS.hidden)}: expected integers.') from None
 
 
-def _field(name: str) -> str:
-  return 'task' if name == 'env' else name
-
-
 def config_from_flags() -> runner.RunConfig:
-  return runner.RunConfig(**{_field(name): _flag_value(name) for name in _CONFIG_FLAGS})
+  return runner.RunConfig(**{_FIELDS[name]: _flag_value(name) for name in _FIELDS})
 
 
 def default_task_overrides() -> dict:
@@ -112,7 +105,7 @@ def default_task_overrides() -> dict:
         f'{" ".join(fixed)} needs --offline_data and --expert_data: without them train_eval '
         f'runs the default task (TRAIL EBM and BC on {default_task.TASK}), whose task and '
         'methods are fixed.')
-  return {_field(name): _flag_value(name) for name in _CONFIG_FLAGS
+  return {_FIELDS[name]: _flag_value(name) for name in _FIELDS
           if FLAGS[name].present and name not in _DEFAULT_TASK_FIXED + ('save_dir',)}
 
 
@@ -121,8 +114,8 @@ def run_default_task() -> None:
   given (steps, --noentropy_term, --seed, ...) apply to both runs."""
   overrides = default_task_overrides()
   configs = default_task.configs(FLAGS.save_dir, overrides)
-  given = ' '.join(FLAGS[name].serialize() for name in _CONFIG_FLAGS
-                   if _field(name) in overrides)
+  given = ' '.join(FLAGS[name].serialize() for name in _FIELDS
+                   if _FIELDS[name] in overrides)
   print(f'No --offline_data/--expert_data: running the default task, TRAIL EBM and BC on '
         f'{default_task.TASK} with generated data ({configs[0].offline_data} offline, the first '
         f'{configs[0].expert_size} transitions of {configs[0].expert_data} as expert data)'
