@@ -40,12 +40,13 @@ def _mean(runs: list[dict]) -> float:
 def compare(higher: list[dict], lower: list[dict]) -> str:
   """Whether the first runs' final score is above the second's, beyond the seed noise:
   one of OUTCOMES."""
-  a, b = ([r['final']['normalized_score_mean'] for r in runs] for runs in (higher, lower))
-  diff = np.mean(a) - np.mean(b)
+  (mean_a, std_a, n_a), (mean_b, std_b, n_b) = (
+      summarize.score_stats(runs, 'final') for runs in (higher, lower))
+  diff = mean_a - mean_b
   answer = 'yes' if diff > 0 else 'no'
-  if min(len(a), len(b)) < 2:
+  if min(n_a, n_b) < 2:
     return f'{answer}, one seed'
-  se = np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))
+  se = np.sqrt(std_a ** 2 / n_a + std_b ** 2 / n_b)
   return answer if abs(diff) > NOISE_SE * se else 'within noise'
 
 
