@@ -9,9 +9,11 @@ file read by data.load); memory is the process's resident size (VmRSS, VmHWM).
 
 Beside steps/s it prints each step's arithmetic (TensorFlow's count of its graph's
 floating-point operations), the rate that makes, the rate the issue's target would
-need, and this CPU's ceiling for such steps, measured right after each step's timing
-(this machine's speed drifts): two independent chains of 256 x 256 x 256 matrix
-products (one per core, the size of these steps' products) on the same threads.
+need, how fast the step would run if it did nothing but its matrix products (taken
+from its graph: same shapes and transposes), and this CPU's ceiling for such steps,
+measured right after each step's timing (this machine's speed drifts): two
+independent chains of 256 x 256 x 256 matrix products (one per core, the size of
+these steps' products) on the same threads.
 """
 
 import os
@@ -80,14 +82,53 @@ def memory_gb(field: str) -> float:
   return float('nan')
 
 
-def step_gflop(update: Callable[[training.Batch], dict[str, tf.Tensor]],
-               sampler: training.Sampler, batch_size: int) -> float:
-  """Floating-point operations of one update step on a batch, in GFLOP, as TensorFlow's
-  profiler counts them on the step's graph (matrix products dominate)."""
-  graph = tf.function(lambda: update(sampler.sample(batch_size))).get_concrete_function().graph
+def step_graph(update: Callable[[training.Batch], dict[str, tf.Tensor]],
+               sampler: training.Sampler, batch_size: int) -> tf.Graph:
+  """The graph of one update step on a sampled batch."""
+  return tf.function(lambda: update(sampler.sample(batch_size))).get_concrete_function().graph
+
+
+def step_gflop(graph: tf.Graph) -> float:
+  """Floating-point operations of one update step, in GFLOP, as TensorFlow's profiler
+  counts them on the step's graph (matrix products dominate)."""
   options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
   options['output'] = 'none'
-  return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops / 1e9
+  logger = tf.get_logger()
+  level = logger.level
+  logger.setLevel('ERROR')  # The v1 profiler warns of its own deprecated helpers.
+  try:
+    return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops / 1e9
+  finally:
+    logger.setLevel(level)
+
+
+Product = tuple[tuple[int, ...], tuple[int, ...], bool, bool]
+
+
+def matrix_products(graph: tf.Graph) -> list[Product]:
+  """Operand shapes and transposes of every matrix product (MatMul) of a step's graph."""
+  return [(tuple(op.inputs[0].shape), tuple(op.inputs[1].shape), op.get_attr('transpose_a'),
+           op.get_attr('transpose_b'))
+          for op in graph.get_operations() if op.type in ('MatMul', '_FusedMatMul')]
+
+
+def products_only_rate(products: list[Product], steps: int, repeats: int) -> float:
+  """Steps/s of a step that would do nothing but these matrix products (same shapes and
+  transposes, all free to run side by side): how fast this machine can go on the
+  step's arithmetic alone, before sampling, element-wise ops and the optimizer."""
+  operands = [(tf.random.stateless_normal(a, [i, 0]), tf.random.stateless_normal(b, [i, 1]),
+               ta, tb) for i, (a, b, ta, tb) in enumerate(products)]
+
+  @tf.function(input_signature=[tf.TensorSpec([], tf.int32)])
+  def run(num_steps):
+    def body(i, done):
+      with tf.control_dependencies([done]):  # One step after the other.
+        outs = [tf.matmul(a, b, transpose_a=ta, transpose_b=tb) for a, b, ta, tb in operands]
+      return i + 1, tf.add_n([o[0, 0] for o in outs])
+    return {'loss': tf.while_loop(lambda i, _: i < num_steps, body, [0, 0.0],
+                                  parallel_iterations=1)[1]}
+
+  return steps_per_second(run, steps, repeats)
 
 
 def matmul_ceiling(size: int = 256, chains: int = 2, products: int = 100) -> float:
@@ -140,11 +181,14 @@ def main(argv: list[str]) -> None:
   wanted = lambda name: not FLAGS.only or name in FLAGS.only
 
   def bench(name, update, batch_sampler):
-    gflop = step_gflop(update, batch_sampler, FLAGS.batch_size)
+    graph = step_graph(update, batch_sampler, FLAGS.batch_size)
+    gflop = step_gflop(graph)
     run = training.compile_steps(update, batch_sampler, FLAGS.batch_size)
     rate = steps_per_second(run, FLAGS.steps, FLAGS.repeats)
-    rows[name] = rate, gflop, matmul_ceiling()
-    print(f'{name:13s} {rate:8.1f} steps/s {gflop:6.3f} GFLOP/step', flush=True)
+    products = products_only_rate(matrix_products(graph), FLAGS.steps, FLAGS.repeats)
+    rows[name] = rate, gflop, products, matmul_ceiling()
+    print(f'{name:13s} {rate:8.1f} steps/s {gflop:6.3f} GFLOP/step; its matrix products '
+          f'alone {products:.1f} steps/s', flush=True)
 
   ebm = trail.TrailLearner(OBS_DIM, low, high, trail.TrailConfig())
   if wanted('trail_ebm'):
@@ -162,16 +206,18 @@ def main(argv: list[str]) -> None:
     bench('bc', bc.update, training.Sampler(expert, 2))
   print()
   print(f'| update step | steps/s (median of {FLAGS.repeats} x {FLAGS.steps}) | GFLOP/step | '
-        'GFLOP/s | ceiling GFLOP/s | target steps/s | GFLOP/s the target needs |')
-  print('|---|---|---|---|---|---|---|')
-  for name, (rate, gflop, ceiling) in rows.items():
+        'GFLOP/s | products alone steps/s | ceiling GFLOP/s | target steps/s | '
+        'GFLOP/s the target needs |')
+  print('|---|---|---|---|---|---|---|---|')
+  for name, (rate, gflop, products, ceiling) in rows.items():
     target = TARGETS.get(name)
     wanted_rate = (f'{target:.0f} ({"met" if rate >= target else "not met"}) | '
                    f'{target * gflop:.0f}') if target else ' | '
-    print(f'| {name} | {rate:.1f} | {gflop:.3f} | {rate * gflop:.0f} | {ceiling:.0f} | '
-          f'{wanted_rate} |')
-  print('\nceiling: two independent chains of 256 x 256 x 256 matrix products at once, '
-        'nothing else, measured after each step\'s timing.')
+    print(f'| {name} | {rate:.1f} | {gflop:.3f} | {rate * gflop:.0f} | {products:.1f} | '
+          f'{ceiling:.0f} | {wanted_rate} |')
+  print('\nproducts alone: the step\'s matrix products (same shapes and transposes), free to '
+        'run side by side, and nothing else.\nceiling: two independent chains of 256 x 256 x '
+        '256 matrix products at once, nothing else, measured after each step\'s timing.')
   peak_gb = memory_gb('VmHWM')
   print(f'\nfile arrays {raw_gb:.2f} GiB ({FLAGS.transitions} ant transitions with '
         f'next_observations); process {before_gb:.2f} GiB before loading, {loaded_gb:.2f} GiB '
