@@ -18,6 +18,7 @@ import glob
 import io
 import json
 import os
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -27,6 +28,10 @@ import tensorflow as tf
 # first with that output dropped. An error importing it still raises.
 with contextlib.redirect_stderr(io.StringIO()):
   import gym  # pylint: disable=g-import-not-at-top,unused-import
+# tf-agents compares with literals using `is` in code that autograph converts when SAC's
+# steps are traced; Python would warn of it on every conversion.
+warnings.filterwarnings('ignore', message='"is( not)?" with a literal',
+                        category=SyntaxWarning, module='.*__autograph_generated_file')
 from tf_agents.agents.sac import sac_agent  # pylint: disable=g-import-not-at-top
 from tf_agents.agents.sac import tanh_normal_projection_network
 from tf_agents.agents.ddpg import critic_network
