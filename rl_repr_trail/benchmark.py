@@ -109,7 +109,7 @@ def matrix_products(graph: tf.Graph) -> list[Product]:
   """Operand shapes and transposes of every matrix product (MatMul) of a step's graph."""
   return [(tuple(op.inputs[0].shape), tuple(op.inputs[1].shape), op.get_attr('transpose_a'),
            op.get_attr('transpose_b'))
-          for op in graph.get_operations() if op.type in ('MatMul', '_FusedMatMul')]
+          for op in graph.get_operations() if op.type == 'MatMul']
 
 
 def products_only_rate(products: list[Product], steps: int, repeats: int) -> float:
