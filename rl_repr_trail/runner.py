@@ -209,7 +209,15 @@ class _Phase:
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, os.path.join(save_dir, name), max_to_keep=1)
     if self.manager.latest_checkpoint:
-      self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+      status = self.checkpoint.restore(self.manager.latest_checkpoint)
+      try:
+        status.assert_existing_objects_matched()
+      except AssertionError:
+        status.expect_partial()
+        raise errors.InputError(
+            f'{self.manager.latest_checkpoint}: this checkpoint does not hold the {name} '
+            'networks of this version of rl_repr_trail (it was made by another version); '
+            'resume it with that version, or start anew in another --save_dir.') from None
 
   @property
   def current(self) -> int:

@@ -102,6 +102,23 @@ def test_rerun_with_other_settings_is_refused(hopper_files, tmp_path):
                        entropy_term=False))
 
 
+def test_a_checkpoint_of_other_networks_is_refused(tmp_path):
+  # As when a run is resumed by a version of the project whose networks differ.
+  def networks(*names):
+    module = tf.Module()
+    for name in names:
+      setattr(module, name, tf.Variable(np.ones(3, np.float32)))
+    return module
+
+  runner._Phase('downstream', str(tmp_path), 10, None, None,
+                policy=networks('kernel')).manager.save()
+  runner._Phase('downstream', str(tmp_path), 10, None, None, policy=networks('kernel'))
+  with pytest.raises(errors.InputError, match=r'ckpt-1: this checkpoint does not hold the '
+                     'downstream networks of this version'):
+    runner._Phase('downstream', str(tmp_path), 10, None, None,
+                  policy=networks('mean_kernel', 'log_var_kernel'))
+
+
 def _bad(tmp_path, rows_fn=None, name='bad.hdf5', task='hopper'):
   path = tmp_path / name
   write_rollout(path, task, 300, seed=4)
