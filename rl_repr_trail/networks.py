@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import tensorflow as tf
@@ -14,3 +15,16 @@ def mlp(input_dim: int, hidden: Sequence[int], output_dim: int, name: str) -> tf
   model = tf.keras.Sequential(layers, name=name)
   model.build((None, input_dim))
   return model
+
+
+def output_heads(input_dim: int, widths: Sequence[int], name: str) -> list[tf.keras.layers.Dense]:
+  """Linear layers that together are one output layer of width sum(widths), split by
+  columns: the same function, and the same initial distribution (Keras' Glorot uniform
+  for the whole layer), with one product per head instead of one wide product."""
+  limit = math.sqrt(6.0 / (input_dim + sum(widths)))
+  heads = [tf.keras.layers.Dense(width, name=f'{name}_{i}',
+                                 kernel_initializer=tf.keras.initializers.RandomUniform(
+                                     -limit, limit)) for i, width in enumerate(widths)]
+  for head in heads:
+    head.build((None, input_dim))
+  return heads

@@ -73,21 +73,37 @@ LOG_VAR_MIN, LOG_VAR_MAX = -20.0, 4.0
 
 def diag_gaussian(params: tf.Tensor) -> tfd.Distribution:
   """A diagonal Gaussian from [..., 2k] network outputs: k means, then k log-variances."""
-  mean, log_var = tf.split(params, 2, axis=-1)
+  return gaussian(*tf.split(params, 2, axis=-1))
+
+
+def gaussian(mean: tf.Tensor, log_var: tf.Tensor) -> tfd.Distribution:
+  """A diagonal Gaussian from means and log-variances (clipped to [-20, 4])."""
   log_var = tf.clip_by_value(log_var, LOG_VAR_MIN, LOG_VAR_MAX)
   return tfd.Independent(tfd.Normal(mean, tf.exp(0.5 * log_var)), 1)
 
 
 class GaussianLatentPolicy(tf.keras.Model):
-  """pi_Z(z | s): a diagonal Gaussian whose mean and log-variance come from an MLP."""
+  """pi_Z(z | s): a diagonal Gaussian whose mean and log-variance come from an MLP.
+
+  The MLP's 2k-wide output layer is held as two k-wide heads (mean, log-variance): the
+  same network, but at k = 256 two half-width products and their gradients run about
+  20% faster on this project's CPU than one full-width product, and no split of the
+  output (nor concatenation of its gradient) is needed (README "Speed").
+  """
 
   def __init__(self, obs_dim: int, latent_dim: int, hidden: Sequence[int] = (256, 256),
                name: str = 'latent_policy'):
     super().__init__(name=name)
-    self.trunk = networks.mlp(obs_dim, hidden, 2 * latent_dim, name=f'{name}_mlp')
+    self.body = tf.keras.Sequential(
+        [tf.keras.layers.Dense(units, activation='relu') for units in hidden],
+        name=f'{name}_body')
+    self.body.build((None, obs_dim))
+    self.mean_head, self.log_var_head = networks.output_heads(
+        hidden[-1] if hidden else obs_dim, (latent_dim, latent_dim), name=f'{name}_head')
 
   def call(self, observations: tf.Tensor) -> tfd.Distribution:
-    return diag_gaussian(self.trunk(observations))
+    features = self.body(observations)
+    return gaussian(self.mean_head(features), self.log_var_head(features))
 
 
 class Temperature(tf.Module):

@@ -37,7 +37,10 @@ def _numpy_losses(learner, obs, actions, noise):
   """Reconstruction and KL per window from the networks' raw outputs, in numpy."""
   inputs = actions if learner.config.variant == 'spirl' else np.concatenate([obs, actions], -1)
   q_mean, q_std = _numpy_gaussian(learner.encoder.body(inputs).numpy())
-  p_mean, p_std = _numpy_gaussian(learner.prior.trunk(obs[:, 0]).numpy())
+  features = learner.prior.body(obs[:, 0])
+  p_mean, p_std = _numpy_gaussian(np.concatenate(
+      [learner.prior.mean_head(features).numpy(), learner.prior.log_var_head(features).numpy()],
+      -1))
   z = q_mean + q_std * noise
   decoder_in = np.concatenate([obs, np.repeat(z[:, None], T, axis=1)], -1).astype(np.float32)
   out = learner.decoder.trunk(decoder_in).numpy().astype(np.float64)
@@ -82,8 +85,9 @@ def test_skild_starts_at_the_prior_and_is_kept_near_it():
   learner = _learner('skild')
   bc = skills.SkillLatentBC(learner, OBS, 1e-4, (16, 16))
   obs, actions = _windows()
-  np.testing.assert_array_equal(bc.latent_policy.trunk(obs[:, 0]).numpy(),
-                                learner.prior.trunk(obs[:, 0]).numpy())
+  start, prior = bc.latent_policy(obs[:, 0]), learner.prior(obs[:, 0])
+  np.testing.assert_array_equal(start.mean().numpy(), prior.mean().numpy())
+  np.testing.assert_array_equal(start.stddev().numpy(), prior.stddev().numpy())
   latents = bc.latents(obs, actions)
   metrics = bc.update({'observations': tf.constant(obs), 'actions': tf.constant(actions),
                        'latents': tf.constant(latents)})
