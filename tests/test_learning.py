@@ -11,8 +11,6 @@ from rl_repr_trail import trail
 from rl_repr_trail import training
 
 OBS, ACT, BATCH = 6, 2, 64
-# Keras draws layer seeds with random.randint(1, 1e9) once a global seed is set.
-pytestmark = pytest.mark.filterwarnings('ignore:non-integer arguments to randrange')
 
 
 @pytest.fixture(scope='module')
