@@ -8,13 +8,25 @@ from typing import Sequence
 import tensorflow as tf
 
 
-def mlp(input_dim: int, hidden: Sequence[int], output_dim: int, name: str) -> tf.keras.Sequential:
-  """ReLU MLP with a linear output layer, built for inputs of width `input_dim`."""
-  layers = [tf.keras.layers.Dense(units, activation='relu') for units in hidden]
-  layers.append(tf.keras.layers.Dense(output_dim))
+def _built(layers: list[tf.keras.layers.Layer], input_dim: int, name: str
+           ) -> tf.keras.Sequential:
   model = tf.keras.Sequential(layers, name=name)
   model.build((None, input_dim))
   return model
+
+
+def _relu_layers(hidden: Sequence[int]) -> list[tf.keras.layers.Dense]:
+  return [tf.keras.layers.Dense(units, activation='relu') for units in hidden]
+
+
+def mlp(input_dim: int, hidden: Sequence[int], output_dim: int, name: str) -> tf.keras.Sequential:
+  """ReLU MLP with a linear output layer, built for inputs of width `input_dim`."""
+  return _built(_relu_layers(hidden) + [tf.keras.layers.Dense(output_dim)], input_dim, name)
+
+
+def relu_body(input_dim: int, hidden: Sequence[int], name: str) -> tf.keras.Sequential:
+  """The ReLU layers of `mlp` alone, for networks whose output layer is held apart."""
+  return _built(_relu_layers(hidden), input_dim, name)
 
 
 def output_heads(input_dim: int, widths: Sequence[int], name: str) -> list[tf.keras.layers.Dense]:

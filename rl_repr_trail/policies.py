@@ -94,10 +94,7 @@ class GaussianLatentPolicy(tf.keras.Model):
   def __init__(self, obs_dim: int, latent_dim: int, hidden: Sequence[int] = (256, 256),
                name: str = 'latent_policy'):
     super().__init__(name=name)
-    self.body = tf.keras.Sequential(
-        [tf.keras.layers.Dense(units, activation='relu') for units in hidden],
-        name=f'{name}_body')
-    self.body.build((None, obs_dim))
+    self.body = networks.relu_body(obs_dim, hidden, name=f'{name}_body')
     self.mean_head, self.log_var_head = networks.output_heads(
         hidden[-1] if hidden else obs_dim, (latent_dim, latent_dim), name=f'{name}_head')
 
