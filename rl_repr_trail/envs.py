@@ -15,7 +15,9 @@ the success rate in percent.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import os
 import re
 import warnings
@@ -129,6 +131,17 @@ def _make_antmaze(task: Task) -> gym.Env:
   return _D4RLAntMazeObservation(env, start_xy)
 
 
+def import_old_gym_quietly() -> None:
+  """Imports the old gym with the banner it prints to stderr on import dropped.
+
+  The project never uses gym (its environments are gymnasium's), but tf-agents and
+  shimmy import it, and gym-notices prints an "unmaintained" notice when it is first
+  imported. An error importing it still raises.
+  """
+  with contextlib.redirect_stderr(io.StringIO()):
+    import gym as _  # pylint: disable=g-import-not-at-top,import-outside-toplevel
+
+
 def make_env(task: Task, seed: int | None = None) -> gym.Env:
   """Creates the gymnasium environment of `task`, seeded."""
   if task.name in ANTMAZE:
@@ -136,6 +149,7 @@ def make_env(task: Task, seed: int | None = None) -> gym.Env:
   elif task.env_id.startswith(_DM_CONTROL_PREFIX):
     # Nothing is rendered; EGL keeps dm_control from probing for an X display.
     os.environ.setdefault('MUJOCO_GL', 'egl')
+    import_old_gym_quietly()  # shimmy imports it.
     import shimmy  # pylint: disable=g-import-not-at-top  # Registers the dm_control/* ids.
     gym.register_envs(shimmy)
     env = gym.wrappers.FlattenObservation(gym.make(task.env_id))

@@ -12,10 +12,8 @@ Timeouts do not end the bootstrap (discount stays 1); only real terminations do.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import glob
-import io
 import json
 import os
 import warnings
@@ -23,11 +21,9 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-# tf-agents imports the old gym, which this project never uses (its environments are
-# gymnasium's), and gym prints an "unmaintained" banner to stderr on import: import it
-# first with that output dropped. An error importing it still raises.
-with contextlib.redirect_stderr(io.StringIO()):
-  import gym  # pylint: disable=g-import-not-at-top,unused-import
+from rl_repr_trail import envs  # pylint: disable=g-bad-import-order
+
+envs.import_old_gym_quietly()  # Before tf-agents imports it.
 # tf-agents compares with literals using `is` in code that autograph converts when SAC's
 # steps are traced; Python would warn of it on every conversion.
 warnings.filterwarnings('ignore', message='"is( not)?" with a literal',
@@ -41,7 +37,6 @@ from tf_agents.trajectories import policy_step
 from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
-from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import evaluation
 from rl_repr_trail import experts

@@ -1,7 +1,10 @@
-"""BUILD stays in sync with the files: every module and test has exactly one target."""
+"""BUILD, CI and requirements stay in sync with the files and the environment."""
 
 import pathlib
+from importlib import metadata
 import re
+
+from packaging import requirements
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -40,3 +43,26 @@ def test_ci_runs_the_readme_test_command():
   command = re.search(r'TEST_CMD="([^"]+)"', ci).group(1)
   assert command in (ROOT / 'README.md').read_text()
   assert 'pip install --quiet -r requirements.txt' in ci
+
+
+def test_installed_packages_are_the_pinned_ones():
+  # requirements.txt pins every package, dependencies of dependencies included, so that
+  # a new install is the set the tests ran with; this catches a pin that was not applied
+  # (or an environment that drifted from the file).
+  lines = [line.split('#')[0].strip()
+           for line in (ROOT / 'requirements.txt').read_text().splitlines()]
+  pins = [requirements.Requirement(line) for line in lines
+          if line and not line.startswith('-e')]
+  assert pins and all(len(pin.specifier) == 1 and next(iter(pin.specifier)).operator == '=='
+                      for pin in pins)
+  wrong = {}
+  for pin in pins:
+    if pin.marker is not None and not pin.marker.evaluate():
+      continue
+    try:
+      installed = metadata.version(pin.name)
+    except metadata.PackageNotFoundError:
+      installed = None
+    if installed is None or not pin.specifier.contains(installed):
+      wrong[pin.name] = (str(pin.specifier), installed)
+  assert not wrong, f'requirements.txt pin against installed version: {wrong}'

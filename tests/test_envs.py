@@ -1,5 +1,9 @@
 """Tasks: the DeepMind Control Suite through shimmy, flattened, as D4RL-format data."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -19,6 +23,18 @@ def test_dm_control_tasks_have_their_declared_dims(name):
   qpos, qvel = envs.physics_state(env)
   assert qpos.ndim == 1 and qvel.ndim == 1 and len(qpos) > 0
   env.close()
+
+
+def test_dm_control_env_prints_no_gym_notice():
+  # shimmy imports the old gym, whose notices package prints an "unmaintained" banner
+  # on import (gym-notices 0.1.0, the pinned one): a user of DM Control tasks should not
+  # see it. It needs a fresh process, as the banner prints once per process.
+  script = 'from rl_repr_trail import envs; envs.make_env(envs.get_task("cartpole_swingup"))'
+  result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          timeout=300, check=False,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert 'Gym has been unmaintained' not in result.stderr, result.stderr[-2000:]
 
 
 def test_dm_control_rollout_is_d4rl_format_with_timeouts_at_1000(tmp_path):

@@ -61,13 +61,15 @@ def test_bundled_policy_is_trained(task_name, level):
   task = envs.get_task(task_name)
   policy = experts.load_bundled(task_name, level)
   assert (policy.obs_dim, policy.action_dim) == (task.obs_dim, task.action_dim)
-  returns = evaluation.run_episodes(policy, task, num_episodes=1, seed=123)
+  returns = evaluation.run_episodes(policy, task, num_episodes=3, seed=123)
   random_returns = evaluation.run_episodes(
       lambda obs: np.random.default_rng(0).uniform(-1, 1, (len(obs), task.action_dim)),
       task, num_episodes=3, seed=123)
   # A uniform random policy scores about 1 (hopper); a trained medium policy far more.
+  # Single episodes vary (cheetah_run medium: 101-410 over 10 episodes), and which
+  # episode a seed gives depends on the CPU's floating-point kernels: compare means.
   floor = envs.normalized_score(task, random_returns.mean()) + 10.0
-  assert envs.normalized_score(task, returns[0]) > floor, (returns, random_returns)
+  assert envs.normalized_score(task, returns.mean()) > floor, (returns, random_returns)
 
 
 def test_pick_policies_takes_best_as_expert_and_a_third_before_it_as_medium(tmp_path):
