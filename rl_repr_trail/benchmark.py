@@ -17,6 +17,7 @@ these steps' products) on the same threads.
 """
 
 import os
+import platform
 import tempfile
 import time
 from typing import Callable
@@ -163,9 +164,28 @@ def steps_per_second(run: Callable[[int], dict[str, tf.Tensor]], steps: int, rep
   return float(np.median(rates))
 
 
+def machine_description() -> str:
+  """The CPU model, logical CPUs, widest vector extension and TF version: figures from
+  different machines differ by far more than run-to-run noise, so each run says where."""
+  model, flags_ = platform.processor() or 'unknown CPU', set()
+  try:
+    with open('/proc/cpuinfo') as f:
+      info = dict((key.strip(), value.strip()) for key, value in
+                  (line.split(':', 1) for line in f if ':' in line))
+    model = info.get('model name', model)
+    flags_ = set(info.get('flags', '').split())
+  except OSError:
+    pass
+  vector = next((name for flag, name in (('avx512f', 'AVX-512'), ('avx2', 'AVX2'),
+                                         ('avx', 'AVX')) if flag in flags_), 'unknown')
+  return (f'{model}, {os.cpu_count()} logical CPUs, vector extension {vector}, '
+          f'TensorFlow {tf.__version__}')
+
+
 def main(argv: list[str]) -> None:
   del argv
   training.configure_threads()  # As train_eval does.
+  print(f'machine: {machine_description()}', flush=True)
   low, high = -np.ones(ACTION_DIM), np.ones(ACTION_DIM)
   with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, 'ant-synthetic.hdf5')

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import tensorflow as tf
 
 from rl_repr_trail import benchmark
 from rl_repr_trail import data
@@ -45,6 +46,9 @@ def test_benchmark_prints_rates_arithmetic_ceiling_and_targets(tmp_path):
        '--repeats=1', '--batch_size=32', '--only=latent_bc,bc'],
       capture_output=True, text=True, timeout=300, env=env)
   assert proc.returncode == 0, proc.stderr[-2000:]
+  machine = proc.stdout.splitlines()[0]
+  assert machine.startswith('machine: ') and f'{os.cpu_count()} logical CPUs' in machine
+  assert f'TensorFlow {tf.__version__}' in machine
   table = [line.split('|')[1:-1] for line in proc.stdout.splitlines()
            if line.startswith('| latent_bc') or line.startswith('| bc')]
   assert [row[0].strip() for row in table] == ['latent_bc', 'bc']
