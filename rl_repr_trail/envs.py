@@ -20,9 +20,11 @@ import dataclasses
 import io
 import os
 import re
+import sys
 import warnings
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 
 from rl_repr_trail import errors
@@ -142,16 +144,33 @@ def import_old_gym_quietly() -> None:
     import gym as _  # pylint: disable=g-import-not-at-top,import-outside-toplevel
 
 
+# MuJoCo 3.17 warns, on every compile, that gymnasium's half_cheetah.xml and dm_control's
+# cheetah.xml use a compiler attribute it deprecates (settotalmass); left to itself it
+# prints that and appends it to MUJOCO_LOG.TXT in the working directory.
+_MODEL_FILE_DEPRECATION = re.compile(r"compiler attribute '\w+' is deprecated")
+
+
+def _mujoco_warning(message: str) -> None:
+  """MuJoCo's warning handler: drops the model-file deprecations the project cannot fix
+  (the files are its dependencies'), prints any other warning to stderr, writes no file."""
+  if not _MODEL_FILE_DEPRECATION.match(message):
+    print(f'MuJoCo warning: {message}', file=sys.stderr)
+
+
 def make_env(task: Task, seed: int | None = None) -> gym.Env:
   """Creates the gymnasium environment of `task`, seeded."""
-  if task.name in ANTMAZE:
-    env = _make_antmaze(task)
-  elif task.env_id.startswith(_DM_CONTROL_PREFIX):
+  is_dm_control = task.env_id.startswith(_DM_CONTROL_PREFIX)
+  if is_dm_control:
     # Nothing is rendered; EGL keeps dm_control from probing for an X display.
     os.environ.setdefault('MUJOCO_GL', 'egl')
     import_old_gym_quietly()  # shimmy imports it.
     import shimmy  # pylint: disable=g-import-not-at-top  # Registers the dm_control/* ids.
     gym.register_envs(shimmy)
+  # Set after dm_control's import, which installs a handler of its own (absl logging).
+  mujoco.set_mju_user_warning(_mujoco_warning)
+  if task.name in ANTMAZE:
+    env = _make_antmaze(task)
+  elif is_dm_control:
     env = gym.wrappers.FlattenObservation(gym.make(task.env_id))
   else:
     with warnings.catch_warnings():

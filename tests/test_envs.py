@@ -25,16 +25,30 @@ def test_dm_control_tasks_have_their_declared_dims(name):
   env.close()
 
 
-def test_dm_control_env_prints_no_gym_notice():
-  # shimmy imports the old gym, whose notices package prints an "unmaintained" banner
-  # on import (gym-notices 0.1.0, the pinned one): a user of DM Control tasks should not
-  # see it. It needs a fresh process, as the banner prints once per process.
-  script = 'from rl_repr_trail import envs; envs.make_env(envs.get_task("cartpole_swingup"))'
+def test_making_envs_prints_no_dependency_notices_and_writes_no_file(tmp_path):
+  # shimmy imports the old gym, whose notices package prints an "unmaintained" banner on
+  # import (gym-notices 0.1.0, the pinned one); MuJoCo 3.17 warns of a deprecated
+  # attribute in half_cheetah.xml and cheetah.xml, printing it and appending it to
+  # MUJOCO_LOG.TXT in the working directory. A user sees none of it. A fresh process, as
+  # the banner prints once per process.
+  script = ('from rl_repr_trail import envs\n'
+            'for name in ("halfcheetah", "cheetah_run"):\n'
+            '  env = envs.make_env(envs.get_task(name), seed=0)\n'
+            '  env.step(env.action_space.sample())\n')
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
-                          timeout=300, check=False,
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                          timeout=300, check=False, cwd=tmp_path,
+                          env=dict(os.environ, PYTHONPATH=root))
   assert result.returncode == 0, result.stderr[-2000:]
-  assert 'Gym has been unmaintained' not in result.stderr, result.stderr[-2000:]
+  output = result.stdout + result.stderr
+  assert 'Gym has been unmaintained' not in output and 'settotalmass' not in output, output
+  assert not os.listdir(tmp_path)
+
+
+def test_other_mujoco_warnings_reach_stderr(capsys):
+  envs._mujoco_warning('Nan, Inf or huge value in QACC at DOF 0.')  # pylint: disable=protected-access
+  envs._mujoco_warning("compiler attribute 'settotalmass' is deprecated and will be removed")  # pylint: disable=protected-access
+  assert capsys.readouterr().err == 'MuJoCo warning: Nan, Inf or huge value in QACC at DOF 0.\n'
 
 
 def test_dm_control_rollout_is_d4rl_format_with_timeouts_at_1000(tmp_path):
