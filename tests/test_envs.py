@@ -1,4 +1,5 @@
-"""Tasks: the DeepMind Control Suite through shimmy, flattened, as D4RL-format data."""
+"""Tasks: the DeepMind Control Suite through shimmy, flattened, as D4RL-format data;
+AntMaze in D4RL's layout; environments that stay quiet."""
 
 import os
 import subprocess
@@ -46,8 +47,9 @@ def test_making_envs_prints_no_dependency_notices_and_writes_no_file(tmp_path):
 
 
 def test_other_mujoco_warnings_reach_stderr(capsys):
-  envs._mujoco_warning('Nan, Inf or huge value in QACC at DOF 0.')  # pylint: disable=protected-access
-  envs._mujoco_warning("compiler attribute 'settotalmass' is deprecated and will be removed")  # pylint: disable=protected-access
+  handler = envs._mujoco_warning  # pylint: disable=protected-access
+  handler('Nan, Inf or huge value in QACC at DOF 0.')
+  handler("compiler attribute 'settotalmass' is deprecated and will be removed")
   assert capsys.readouterr().err == 'MuJoCo warning: Nan, Inf or huge value in QACC at DOF 0.\n'
 
 
