@@ -164,9 +164,18 @@ def steps_per_second(run: Callable[[int], dict[str, tf.Tensor]], steps: int, rep
   return float(np.median(rates))
 
 
+def device_description() -> str:
+  """The GPUs TensorFlow places the steps on (it prefers a GPU when there is one), or CPU."""
+  gpus = tf.config.list_physical_devices('GPU')
+  names = [tf.config.experimental.get_device_details(gpu).get('device_name', gpu.name)
+           for gpu in gpus]
+  return ', '.join(f'GPU {name}' for name in names) if names else 'CPU'
+
+
 def machine_description() -> str:
-  """The CPU model, logical CPUs, widest vector extension and TF version: figures from
-  different machines differ by far more than run-to-run noise, so each run says where."""
+  """The device, CPU model, logical CPUs, widest vector extension and TF version: figures
+  from different machines differ by far more than run-to-run noise, so each run says
+  where."""
   model, flags_ = platform.processor() or 'unknown CPU', set()
   try:
     with open('/proc/cpuinfo') as f:
@@ -178,8 +187,8 @@ def machine_description() -> str:
     pass
   vector = next((name for flag, name in (('avx512f', 'AVX-512'), ('avx2', 'AVX2'),
                                          ('avx', 'AVX')) if flag in flags_), 'unknown')
-  return (f'{model}, {os.cpu_count()} logical CPUs, vector extension {vector}, '
-          f'TensorFlow {tf.__version__}')
+  return (f'device {device_description()}; {model}, {os.cpu_count()} logical CPUs, '
+          f'vector extension {vector}, TensorFlow {tf.__version__}')
 
 
 def main(argv: list[str]) -> None:

@@ -2,13 +2,16 @@ r"""Expert policies and generated datasets.
 
   python -m rl_repr_trail.collect train_expert --env=hopper [--total_steps=1000000]
   python -m rl_repr_trail.collect export_policies --env=hopper
+  python -m rl_repr_trail.collect export_resume_state --env=hopper
   python -m rl_repr_trail.collect evaluate_policies [--env=hopper] [--episodes=10]
   python -m rl_repr_trail.collect datasets --env=hopper --kind=medium [--size=1000000]
 
 train_expert resumes from its run directory ($TRAIL_EXPERT_DIR/ENV, default
 ~/.rl_repr_trail/experts/ENV). export_policies copies the run's best snapshot
 (expert) and the snapshot closest to a third of its return (medium) into the
-package. datasets writes D4RL-format HDF5 into $TRAIL_DATA_DIR.
+package. export_resume_state writes what an unfinished run needs to go on on another
+machine (a few MB, no replay) to launch/expert_state/ENV, where train_expert in an empty
+run directory starts from it. datasets writes D4RL-format HDF5 into $TRAIL_DATA_DIR.
 """
 
 import os
@@ -21,6 +24,7 @@ os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 
+from rl_repr_trail import cli
 from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import evaluation
@@ -42,7 +46,8 @@ flags.DEFINE_integer('num_envs', 8, 'Environments stepped together when collecti
 flags.DEFINE_integer('episodes', 10, 'Episodes per policy for evaluate_policies.')
 flags.DEFINE_integer('seed', 0, 'Random seed.')
 
-COMMANDS = ('train_expert', 'export_policies', 'evaluate_policies', 'datasets')
+COMMANDS = ('train_expert', 'export_policies', 'export_resume_state', 'evaluate_policies',
+            'datasets')
 
 
 def _task() -> envs.Task:
@@ -75,6 +80,14 @@ def export_policies() -> None:
     policy.save(path)
     print(f'{level}: step {policy.metadata["step"]}, return {policy.metadata["return_mean"]:.1f} '
           f'-> {path}')
+
+
+def export_resume_state() -> None:
+  from rl_repr_trail import sac  # pylint: disable=g-import-not-at-top
+  task = _task()
+  dest = os.path.join(sac.RESUME_STATE_DIR, task.name)
+  size = sac.export_resume_state(FLAGS.run_dir or sac.default_run_dir(task.name), dest)
+  print(f'{task.name}: resume state, {size / 1e6:.1f} MB -> {dest}')
 
 
 def evaluate_policies() -> None:
@@ -116,4 +129,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

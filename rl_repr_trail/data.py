@@ -198,6 +198,8 @@ def resolve_path(name_or_path: str) -> str:
   if is_path(name_or_path):
     if not os.path.exists(name_or_path):
       raise DataError(f'Dataset file {name_or_path} does not exist.')
+    if os.path.isdir(name_or_path):
+      raise DataError(f'{name_or_path} is a directory; expected a D4RL-format HDF5 file.')
     return name_or_path
   path = os.path.join(d4rl_dataset_dir(), d4rl_file_name(name_or_path))
   if not os.path.exists(path):
@@ -215,6 +217,13 @@ def _open(path: str) -> h5py.File:
     f = h5py.File(path, 'r')
   except OSError as e:
     raise DataError(f'{path} is not a readable HDF5 file: {e}') from None
+  groups = [k for k in REQUIRED_KEYS + ('timeouts', 'next_observations')
+            if k in f and isinstance(f[k], h5py.Group)]
+  if groups:
+    members = sorted(f[groups[0]].keys())
+    f.close()
+    raise DataError(f'{path}: key {groups[0]!r} is an HDF5 group (holding {members}); '
+                    'expected an array.')
   missing = [k for k in REQUIRED_KEYS if k not in f]
   if missing:
     found = sorted(f.keys())
@@ -236,10 +245,24 @@ def _open(path: str) -> h5py.File:
   return f
 
 
-def _check_finite(path: str, key: str, values: np.ndarray, first_row: int = 0) -> None:
-  if values.dtype.kind == 'f' and not np.all(np.isfinite(values)):
-    bad = int(np.flatnonzero(~np.all(np.isfinite(values.reshape(len(values), -1)), axis=1))[0])
+# Observations enter the networks unnormalized: beyond this size their squares and
+# products overflow float32 in the first layers and every loss turns NaN.
+MAX_OBSERVATION = 1e6
+
+
+def check_values(path: str, key: str, values: np.ndarray, first_row: int = 0) -> None:
+  """Refuses NaN or inf, and observations beyond +-MAX_OBSERVATION, naming the first row."""
+  if values.dtype.kind != 'f' or not values.size:
+    return
+  rows = values.reshape(len(values), -1)
+  if not np.all(np.isfinite(values)):
+    bad = int(np.flatnonzero(~np.all(np.isfinite(rows), axis=1))[0])
     raise DataError(f'{path}: key {key!r} holds NaN or inf (first at row {first_row + bad}).')
+  if 'observations' in key and np.max(np.abs(values)) > MAX_OBSERVATION:
+    bad = int(np.flatnonzero(np.max(np.abs(rows), axis=1) > MAX_OBSERVATION)[0])
+    raise DataError(f'{path}: key {key!r} holds values beyond +-{MAX_OBSERVATION:.0e} (first at '
+                    f'row {first_row + bad}: {rows[bad][np.argmax(np.abs(rows[bad]))]:.3g}); the '
+                    'networks take raw observations, which would overflow: rescale the data.')
 
 
 def read_hdf5(path: str) -> dict[str, np.ndarray]:
@@ -249,7 +272,7 @@ def read_hdf5(path: str) -> dict[str, np.ndarray]:
                         'next_observations') if k in f]
     arrays = {k: f[k][:] for k in keys}
   for key, value in arrays.items():
-    _check_finite(path, key, value)
+    check_values(path, key, value)
   return arrays
 
 
@@ -266,15 +289,15 @@ def load(name_or_path: str) -> Dataset:
     terminals = f['terminals'][:].astype(bool)
     timeouts = f['timeouts'][:].astype(bool) if 'timeouts' in f else np.zeros(rows, bool)
     actions = f['actions'][:].astype(np.float32)
-    _check_finite(path, 'actions', actions)
+    check_values(path, 'actions', actions)
     mismatch = np.zeros(rows, bool) if has_next else None
     for start in range(0, rows, _CHUNK_ROWS):
       stop = min(start + _CHUNK_ROWS, rows)
       chunk = obs_data[start:min(stop + 1, rows)].astype(np.float32)
-      _check_finite(path, 'observations', chunk, start)
+      check_values(path, 'observations', chunk, start)
       if has_next:
         following = f['next_observations'][start:stop].astype(np.float32)
-        _check_finite(path, 'next_observations', following, start)
+        check_values(path, 'next_observations', following, start)
         n = len(chunk) - 1  # Rows of this chunk that have a following row.
         mismatch[start:start + n] = np.any(following[:n] != chunk[1:], axis=1)
     next_row, episode_end, extra_rows = _structure(terminals, timeouts, mismatch)
@@ -292,7 +315,11 @@ def load(name_or_path: str) -> Dataset:
 def read_metadata(path: str) -> dict[str, object]:
   """The metadata/* attributes and datasets of a file, as plain Python values."""
   out = {}
-  with h5py.File(path, 'r') as f:
+  try:
+    f = h5py.File(path, 'r')
+  except OSError as e:
+    raise DataError(f'{path} is not a readable HDF5 file: {e}') from None
+  with f:
     if 'metadata' in f:
       for key, value in f['metadata'].items():
         value = value[()]

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from rl_repr_trail import policies
 from rl_repr_trail import trail
@@ -127,7 +128,7 @@ class BC(tf.Module):
     self.seed, self.action_dim = seed, len(action_low)
     self.updates = training.sync_counter('updates')
     self.policy = policies.TanhGaussianPolicy(obs_dim, action_low, action_high, config.hidden)
-    schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
+    schedule = tf_keras.optimizers.schedules.PiecewiseConstantDecay(
         [int(f * total_steps) for f in config.decay_at],
         [config.learning_rate, config.learning_rate / 10, config.learning_rate / 100])
     self.optimizer = training.Adam(schedule)

@@ -15,9 +15,7 @@ the success rate in percent.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
 import os
 import re
 import sys
@@ -43,6 +41,9 @@ class Task:
   env_kwargs: tuple[tuple[str, object], ...] = ()
   # Observation dimensions that D4RL's files hold as zeros (ant contact forces).
   contact_dims: tuple[int, int] | None = None
+  # The environment computes no contact forces: they are observed as zeros in
+  # contact_dims and cost nothing in the reward, as in D4RL's ant files (TRAIL.md 7).
+  zero_contact_forces: bool = False
 
 
 TASKS: dict[str, Task] = {
@@ -50,7 +51,8 @@ TASKS: dict[str, Task] = {
     'hopper': Task('hopper', 'Hopper-v4', 11, 3, -20.272305, 3234.3),
     'walker2d': Task('walker2d', 'Walker2d-v4', 17, 6, 1.629008, 4592.3),
     'ant': Task('ant', 'Ant-v4', 111, 8, -325.6, 3879.7,
-                env_kwargs=(('use_contact_forces', True),), contact_dims=(27, 111)),
+                env_kwargs=(('use_contact_forces', False),), contact_dims=(27, 111),
+                zero_contact_forces=True),
 }
 DM_CONTROL = {  # name: (domain-task, flattened observation dims, action dims).
     'cartpole_swingup': ('cartpole-swingup', 5, 1),
@@ -112,6 +114,19 @@ class _D4RLAntMazeObservation(gym.ObservationWrapper):
                            observation['observation']])
 
 
+class _ZeroContactForces(gym.ObservationWrapper):
+  """Pads the observation with zeros in the task's contact-force dimensions: Ant-v4
+  without contact forces (27 dims, no contact cost) laid out as D4RL's 111."""
+
+  def __init__(self, env: gym.Env, obs_dim: int):
+    super().__init__(env)
+    self._pad = obs_dim - env.observation_space.shape[0]
+    self.observation_space = gym.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float64)
+
+  def observation(self, observation: np.ndarray) -> np.ndarray:
+    return np.concatenate([observation, np.zeros(self._pad, observation.dtype)])
+
+
 def _make_antmaze(task: Task) -> gym.Env:
   import gymnasium_robotics  # pylint: disable=g-import-not-at-top  # Optional dependency.
   from gymnasium_robotics.envs.maze import maps  # pylint: disable=g-import-not-at-top
@@ -133,17 +148,6 @@ def _make_antmaze(task: Task) -> gym.Env:
   return _D4RLAntMazeObservation(env, start_xy)
 
 
-def import_old_gym_quietly() -> None:
-  """Imports the old gym with the banner it prints to stderr on import dropped.
-
-  The project never uses gym (its environments are gymnasium's), but tf-agents and
-  shimmy import it, and gym-notices prints an "unmaintained" notice when it is first
-  imported. An error importing it still raises.
-  """
-  with contextlib.redirect_stderr(io.StringIO()):
-    import gym as _  # pylint: disable=g-import-not-at-top,import-outside-toplevel
-
-
 # MuJoCo 3.17 warns, on every compile, that gymnasium's half_cheetah.xml and dm_control's
 # cheetah.xml use a compiler attribute it deprecates (settotalmass); left to itself it
 # prints that and appends it to MUJOCO_LOG.TXT in the working directory.
@@ -161,9 +165,10 @@ def make_env(task: Task, seed: int | None = None) -> gym.Env:
   """Creates the gymnasium environment of `task`, seeded."""
   is_dm_control = task.env_id.startswith(_DM_CONTROL_PREFIX)
   if is_dm_control:
-    # Nothing is rendered; EGL keeps dm_control from probing for an X display.
-    os.environ.setdefault('MUJOCO_GL', 'egl')
-    import_old_gym_quietly()  # shimmy imports it.
+    # Nothing is rendered, so no renderer is loaded: none probes for an X display, and
+    # EGL's, loaded beside TensorFlow 2.21, aborts the process at exit (free(): invalid
+    # pointer).
+    os.environ.setdefault('MUJOCO_GL', 'disable')
     import shimmy  # pylint: disable=g-import-not-at-top  # Registers the dm_control/* ids.
     gym.register_envs(shimmy)
   # Set after dm_control's import, which installs a handler of its own (absl logging).
@@ -177,6 +182,8 @@ def make_env(task: Task, seed: int | None = None) -> gym.Env:
       # The v4 environments are kept on purpose: they match D4RL's observation layouts.
       warnings.filterwarnings('ignore', message='.*is out of date.*')
       env = gym.make(task.env_id, **dict(task.env_kwargs))
+    if task.zero_contact_forces:
+      env = _ZeroContactForces(env, task.obs_dim)
   if seed is not None:
     env.reset(seed=seed)
     env.action_space.seed(seed)

@@ -115,7 +115,11 @@ def dataset_path(task: envs.Task, kind: str, rows: int | None, seed: int) -> str
   levels = {'random': (), 'medium': ('medium',), 'expert': ('expert',),
             'medium-expert': ('medium', 'expert'), 'medium-replay': ('medium',)}[kind]
   digest = ''.join(f'-{experts.bundled_digest(task.name, lvl)}' for lvl in levels)
-  return os.path.join(data_dir(), f'{task.name}-{kind}-{size}-seed{seed}-v{VERSION}{digest}.hdf5')
+  # Ant data written with real contact forces (before they were zeroed as in D4RL's)
+  # had no layout tag: its files are never taken for the current layout's.
+  layout = '-zerocontact' if task.zero_contact_forces else ''
+  return os.path.join(data_dir(),
+                      f'{task.name}-{kind}-{size}-seed{seed}-v{VERSION}{layout}{digest}.hdf5')
 
 
 def _policy_file(task: envs.Task, level: str | None) -> str:
@@ -193,6 +197,11 @@ def build(task: envs.Task, kind: str, rows: int | None, seed: int, num_envs: int
   metadata = {'task': task.name, 'env_id': task.env_id, 'kind': kind, 'seed': seed,
               'version': VERSION, 'generator': 'rl_repr_trail.generate',
               'note': 'generated with D4RL\'s protocol on gymnasium MuJoCo v4; not D4RL data'}
+  if task.zero_contact_forces:
+    metadata['observation_layout'] = (
+        f'as D4RL\'s {task.name} files: dims {task.contact_dims[0]}..{task.contact_dims[1] - 1} '
+        '(contact forces) are zeros and the reward has no contact cost (D4RL\'s were made '
+        'with MuJoCo 2.0, whose contact forces read zero)')
   if kind in ('random', 'medium', 'expert'):
     level = None if kind == 'random' else kind
     arrays = collect(task, level, rows_or_default, seed, num_envs, processes, on_progress)

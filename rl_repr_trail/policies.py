@@ -6,6 +6,7 @@ from typing import Sequence
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 import tensorflow_probability as tfp
 
 from rl_repr_trail import networks
@@ -20,7 +21,7 @@ LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 BOUND_EPS = 1e-6
 
 
-class TanhGaussianPolicy(tf.keras.Model):
+class TanhGaussianPolicy(tf_keras.Model):
   """pi(a | x): a diagonal Gaussian over u, squashed to a = center + half_range * tanh(u).
 
   Calling it gives the Gaussian over u; `log_prob`, `sample_log_prob` and `mode` apply
@@ -35,6 +36,7 @@ class TanhGaussianPolicy(tf.keras.Model):
     low = np.asarray(action_low, np.float32)
     high = np.asarray(action_high, np.float32)
     self.action_dim = low.shape[0]
+    self.action_low, self.action_high = low, high
     self._center = tf.constant((high + low) / 2.0)
     self._half_range = tf.constant((high - low) / 2.0)
     self.trunk = networks.mlp(input_dim, hidden, 2 * self.action_dim, name=f'{name}_mlp')
@@ -63,6 +65,11 @@ class TanhGaussianPolicy(tf.keras.Model):
     term's estimate. The noise is given so that replicas can share one global draw."""
     return self._squashed_log_prob(base, base.mean() + base.stddev() * noise)
 
+  def sample(self, base: tfd.Distribution, noise: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """The reparametrized sample a~ = squash(mean + std * noise) and its log pi(a~)."""
+    u = base.mean() + base.stddev() * noise
+    return self._center + self._half_range * tf.tanh(u), self._squashed_log_prob(base, u)
+
   def mode(self, inputs: tf.Tensor) -> tf.Tensor:
     """The squashed mean: the deterministic action used when acting."""
     return self._center + self._half_range * tf.tanh(self(inputs).mean())
@@ -82,13 +89,13 @@ def gaussian(mean: tf.Tensor, log_var: tf.Tensor) -> tfd.Distribution:
   return tfd.Independent(tfd.Normal(mean, tf.exp(0.5 * log_var)), 1)
 
 
-class GaussianLatentPolicy(tf.keras.Model):
+class GaussianLatentPolicy(tf_keras.Model):
   """pi_Z(z | s): a diagonal Gaussian whose mean and log-variance come from an MLP.
 
   The MLP's 2k-wide output layer is held as two k-wide heads (mean, log-variance): the
   same network, but at k = 256 two half-width products and their gradients run about
   20% faster on this project's CPU than one full-width product, and no split of the
-  output (nor concatenation of its gradient) is needed (README "Speed").
+  output (nor concatenation of its gradient) is needed (docs/speed.md).
   """
 
   def __init__(self, obs_dim: int, latent_dim: int, hidden: Sequence[int] = (256, 256),

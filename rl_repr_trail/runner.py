@@ -8,9 +8,12 @@ last checkpoint (weights, optimizer state, random state and step).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import math
 import os
+import socket
 import time
 from typing import Callable
 
@@ -23,6 +26,7 @@ from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import evaluation
 from rl_repr_trail import generate
+from rl_repr_trail import minari_data
 from rl_repr_trail import progress
 from rl_repr_trail import skills
 from rl_repr_trail import trail
@@ -115,6 +119,11 @@ def validate(config: RunConfig) -> None:
   for name in positive:
     if getattr(config, name) <= 0:
       raise ConfigError(f'--{name} must be positive, got {getattr(config, name)}.')
+  for name in ('embed_learning_rate', 'downstream_learning_rate'):
+    rate = getattr(config, name)
+    if rate is not None and not (isinstance(rate, (int, float)) and math.isfinite(rate)
+                                 and 0 < rate <= 1):
+      raise ConfigError(f'--{name}={rate}: expected a finite rate in (0, 1].')
   if config.distribution not in training.DISTRIBUTIONS:
     raise ConfigError(f'--distribution={config.distribution}: expected one of '
                       f'{training.DISTRIBUTIONS}.')
@@ -125,6 +134,17 @@ def validate(config: RunConfig) -> None:
 
 
 def _resolve_task(config: RunConfig) -> envs.Task:
+  minari_names = [n for n in (config.expert_data, config.offline_data)
+                  if minari_data.is_minari(n)]
+  if minari_names:
+    tasks = {name: minari_data.task(name) for name in minari_names}
+    if len({t.env_id for t in tasks.values()}) > 1:
+      raise ConfigError(f'The Minari datasets are of different environments: '
+                        f'{ {n: t.env_id for n, t in tasks.items()} }.')
+    if config.task:
+      raise ConfigError(f'--env={config.task}: a Minari dataset names its own environment '
+                        f'({next(iter(tasks.values())).env_id}); leave --env out.')
+    return next(iter(tasks.values()))
   if config.task:
     return envs.get_task(config.task)
   for name in (config.expert_data, config.offline_data):
@@ -145,16 +165,38 @@ def _check_dims(dataset: data.Dataset, task: envs.Task, flag: str) -> None:
         f'{task.obs_dim} and {task.action_dim}.')
 
 
+def _load(name: str) -> data.Dataset:
+  """A Minari dataset, a generated one (made on first use), a D4RL name or a file."""
+  if minari_data.is_minari(name):
+    return minari_data.load(name)
+  return data.load(generate.resolve(name))
+
+
 def load_inputs(config: RunConfig) -> _Inputs:
   """Reads and checks the data against the task's environment."""
   task = _resolve_task(config)
   offline = None
   if config.embed_learner != 'none':
-    offline = data.load(generate.resolve(config.offline_data))
+    offline = _load(config.offline_data)
     _check_dims(offline, task, 'offline_data')
-  expert = data.load(generate.resolve(config.expert_data))
+  expert = _load(config.expert_data)
   _check_dims(expert, task, 'expert_data')
   expert = expert.first_transitions(config.expert_size)
+  window = config.window if config.embed_learner in skills.VARIANTS else 0
+  for flag, dataset in (('offline_data', offline), ('expert_data', expert)):
+    if dataset is None:
+      continue
+    items = len(dataset.window_starts(window)) if window else dataset.num_transitions
+    what = f'windows of {window} steps' if window else 'transitions'
+    # Pretraining takes its negatives from the batch: fewer rows than a batch cannot make
+    # one. A few demonstrations are what imitation is for: batches then repeat rows.
+    if items < config.batch_size and (flag == 'offline_data' or items == 0):
+      raise data.DataError(
+          f'--{flag} {dataset.source}: {items} {what}, fewer than one batch '
+          f'(--batch_size={config.batch_size}); a smaller set is too small to train on.')
+    if items < config.batch_size:
+      print(f'Note: --{flag} {dataset.source} holds {items} {what}, fewer than one batch '
+            f'(--batch_size={config.batch_size}): each batch repeats some of them.', flush=True)
   zero = expert.contact_dims_all_zero(task.contact_dims) and (
       offline is None or offline.contact_dims_all_zero(task.contact_dims))
   return _Inputs(task, offline, expert, zero)
@@ -195,6 +237,54 @@ def _write_json(path: str, value) -> None:
   os.replace(tmp, path)
 
 
+LOCK_FILE = 'lock'
+
+
+def _pid_alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+@contextlib.contextmanager
+def run_dir_lock(save_dir: str):
+  """Holds `save_dir` for this process: a lock file with its PID and host, made atomically.
+
+  A second run on the directory is refused at once, naming the owner; a lock whose owner
+  no longer exists on this host is taken over, with a printed line.
+  """
+  path = os.path.join(save_dir, LOCK_FILE)
+  me = {'pid': os.getpid(), 'host': socket.gethostname()}
+  for _ in range(2):
+    try:
+      fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+      try:
+        with open(path) as f:
+          owner = json.load(f)
+      except (OSError, ValueError):
+        owner = {}
+      if owner.get('host') == me['host'] and not _pid_alive(int(owner.get('pid', -1))):
+        print(f'{save_dir}: taking over the lock of process {owner.get("pid")}, which no '
+              'longer runs.', flush=True)
+        os.remove(path)
+        continue
+      raise ConfigError(f'{save_dir} is in use by another run (process {owner.get("pid")} on '
+                        f'host {owner.get("host")}, see {path}); wait for it to end or pass '
+                        'another --save_dir.') from None
+    with os.fdopen(fd, 'w') as f:
+      json.dump(me, f)
+    break
+  try:
+    yield
+  finally:
+    os.remove(path)
+
+
 class _Phase:
   """A checkpointed training phase: step counter, summaries, progress and resume."""
 
@@ -206,6 +296,7 @@ class _Phase:
     self.writer = writer
     self.step = tf.Variable(0, dtype=tf.int64, name='step')
     self.checkpoint = tf.train.Checkpoint(step=self.step, **trackables)
+    self.checkpoint_variables = [v for t in trackables.values() for v in t.variables]
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, os.path.join(save_dir, name), max_to_keep=1)
     if self.manager.latest_checkpoint:
@@ -222,6 +313,31 @@ class _Phase:
   @property
   def current(self) -> int:
     return int(self.step.numpy())
+
+  def _diverged(self, what: str, first: int, last: int) -> errors.RunError:
+    self.writer.flush()  # TensorBoard keeps every summary written before.
+    saved = self.manager.latest_checkpoint
+    kept = (f'its last checkpoint ({os.path.basename(saved)}) is kept: fix the cause '
+            '(e.g. a lower learning rate) and rerun to resume from it') if saved else (
+                'no checkpoint of this phase was saved')
+    return errors.RunError(f'[{self.name}] diverged between steps {first} and {last}: {what}; '
+                           f'the run stops unsaved and writes no results ({kept}).')
+
+  def _check_finite(self, metrics: dict[str, tf.Tensor], first: int, last: int) -> None:
+    """Stops the run when a metric of the call that just ran is NaN or inf (a few scalars
+    the loop reads anyway)."""
+    values = {k: float(v) for k, v in metrics.items()}
+    bad = [f'{k} = {v}' for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+      raise self._diverged(', '.join(bad), first, last)
+
+  def _check_weights(self, step: int) -> None:
+    """Refuses to save a state whose variables hold NaN or inf (one reduction per save)."""
+    variables = [v for v in self.checkpoint_variables if v.dtype.is_floating]
+    if variables and not bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(v))
+                                             for v in variables])):
+      bad = next(v.name for v in variables if not bool(tf.reduce_all(tf.math.is_finite(v))))
+      raise self._diverged(f'variable {bad} holds NaN or inf', step, step)
 
   def run(self, run_steps: Callable[[tf.Tensor], dict[str, tf.Tensor]],
           on_eval: Callable[[int], None] | None = None) -> None:
@@ -240,6 +356,7 @@ class _Phase:
     while step < self.total:
       n = min([self.total] + [(step // k + 1) * k for k in intervals]) - step
       metrics = run_steps(tf.constant(n, tf.int32))
+      self._check_finite(metrics, step, step + n)
       step += n
       self.step.assign(step)
       done = step == self.total
@@ -255,6 +372,7 @@ class _Phase:
       if on_eval and (step % config.eval_interval == 0 or done):
         on_eval(step)
       if step % config.checkpoint_interval == 0 or done:
+        self._check_weights(step)
         self.manager.save(checkpoint_number=step)
       if step == last_step:  # Time spent evaluating or saving is not training time.
         last_time = time.time()
@@ -316,6 +434,14 @@ def run(config: RunConfig) -> dict:
   if not chief:  # Other workers keep their checkpoints and logs apart.
     save_dir = os.path.join(save_dir, training.worker_name())
   os.makedirs(save_dir, exist_ok=True)
+  with run_dir_lock(save_dir):
+    return _run_in(save_dir, config, inputs, strategy, chief)
+
+
+def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
+            strategy: tf.distribute.Strategy, chief: bool) -> dict:
+  """The run's training, evaluation and results, in its locked directory."""
+  task = inputs.task
   _write_json(os.path.join(save_dir, 'config.json'), dataclasses.asdict(config))
   t0 = time.time()
   tf.random.set_seed(config.seed)

@@ -1,12 +1,20 @@
-"""SAC expert training with tf-agents' SacAgent on gymnasium MuJoCo environments.
+"""SAC expert training, built from the project's own pieces.
+
+The actor is `policies.TanhGaussianPolicy`, the two critics and their targets are
+`networks.mlp`, the temperature is learned (target entropy -|A|), every optimizer is
+the fused `training.Adam`, and blocks of updates run in one compiled call.
 
 The run directory holds everything a resume needs:
-  ckpt/        agent weights, optimizer state and step (tf.train.CheckpointManager)
+  ckpt/        networks, target critics, temperature, optimizer slots, step and the
+               update noise generator (tf.train.CheckpointManager), with rng-N.json,
+               the numpy random state of acting and batch sampling at step N
   replay/      every transition, in chunks written with each checkpoint; the
                medium-replay datasets are cut from it
   snapshots/   the deterministic actor after each evaluation (MlpPolicy files)
   evals.jsonl  the evaluation return of each snapshot
   tb/          TensorBoard summaries
+A run whose replay is missing (resumed from `export_resume_state`'s few MB on another
+machine) refills it with the current policy before it goes on.
 Timeouts do not end the bootstrap (discount stays 1); only real terminations do.
 """
 
@@ -16,31 +24,23 @@ import dataclasses
 import glob
 import json
 import os
-import warnings
+import shutil
 
 import numpy as np
 import tensorflow as tf
 
-from rl_repr_trail import envs  # pylint: disable=g-bad-import-order
-
-envs.import_old_gym_quietly()  # Before tf-agents imports it.
-# tf-agents compares with literals using `is` in code that autograph converts when SAC's
-# steps are traced; Python would warn of it on every conversion.
-warnings.filterwarnings('ignore', message='"is( not)?" with a literal',
-                        category=SyntaxWarning, module='.*__autograph_generated_file')
-from tf_agents.agents.sac import sac_agent  # pylint: disable=g-import-not-at-top
-from tf_agents.agents.sac import tanh_normal_projection_network
-from tf_agents.agents.ddpg import critic_network
-from tf_agents.networks import actor_distribution_network
-from tf_agents.specs import tensor_spec
-from tf_agents.trajectories import policy_step
-from tf_agents.trajectories import time_step as ts
-from tf_agents.trajectories import trajectory
-
+from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import evaluation
 from rl_repr_trail import experts
+from rl_repr_trail import networks
+from rl_repr_trail import policies
 from rl_repr_trail import progress
+from rl_repr_trail import training
+
+# Resume states committed to the repository, one folder per task (`export_resume_state`).
+RESUME_STATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                'launch', 'expert_state')
 
 
 def default_run_dir(task_name: str) -> str:
@@ -65,54 +65,113 @@ class SacConfig:
   seed: int = 0
   # Collect this many environment steps, then make as many updates in one compiled call
   # (still one update per step; the acting policy lags by at most this many updates).
-  # Measured on ant, 2 cores: 8.7 ms an update in calls of 50, 10.9 one call each.
   update_every: int = 50
 
 
-def _specs(task: envs.Task):
-  env = envs.make_env(task)
-  space = env.action_space
-  env.close()
-  obs_spec = tensor_spec.TensorSpec([task.obs_dim], tf.float32, 'observation')
-  action_spec = tensor_spec.BoundedTensorSpec(
-      [task.action_dim], tf.float32, space.low.astype(np.float32),
-      space.high.astype(np.float32), 'action')
-  return ts.time_step_spec(obs_spec), action_spec
+class SacLearner(tf.Module):
+  """Soft actor-critic: a tanh-Gaussian actor, two Q critics with Polyak-averaged targets
+  and a learned temperature. `update(batch)` makes one step of all three."""
+
+  def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
+               config: SacConfig):
+    super().__init__(name='sac')
+    self.config = config
+    self.action_dim = len(action_low)
+    self.actor = policies.TanhGaussianPolicy(obs_dim, action_low, action_high,
+                                             config.hidden, name='actor')
+    width = obs_dim + self.action_dim
+    self.critics = [networks.mlp(width, config.hidden, 1, f'critic_{i}') for i in range(2)]
+    self.target_critics = [networks.mlp(width, config.hidden, 1, f'target_critic_{i}')
+                           for i in range(2)]
+    for critic, target in zip(self.critics, self.target_critics):
+      for t, v in zip(target.variables, critic.variables):
+        t.assign(v)
+    self.log_alpha = tf.Variable(0.0, name='log_alpha')
+    self.target_entropy = -float(self.action_dim)
+    self.actor_optimizer = training.Adam(config.learning_rate)
+    self.critic_optimizer = training.Adam(config.learning_rate)
+    self.alpha_optimizer = training.Adam(config.learning_rate)
+    self.actor_optimizer.build(self.actor.trainable_variables)
+    self.critic_optimizer.build(self._critic_variables)
+    self.alpha_optimizer.build([self.log_alpha])
+    self.noise = tf.random.Generator.from_seed(config.seed)
+    self.updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='updates')
+
+  @property
+  def _critic_variables(self) -> list[tf.Variable]:
+    return [v for critic in self.critics for v in critic.trainable_variables]
+
+  def _sample(self, observations: tf.Tensor, noise: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    return self.actor.sample(self.actor(observations), noise)
+
+  @staticmethod
+  def _min_q(critics, observations: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
+    inputs = tf.concat([observations, actions], axis=-1)
+    return tf.minimum(critics[0](inputs)[:, 0], critics[1](inputs)[:, 0])
+
+  def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    obs, actions = batch['observations'], batch['actions']
+    noise = self.noise.normal([2, tf.shape(obs)[0], self.action_dim])
+    alpha = tf.exp(self.log_alpha)
+    next_actions, next_log_prob = self._sample(batch['next_observations'], noise[0])
+    next_q = self._min_q(self.target_critics, batch['next_observations'], next_actions)
+    target = tf.stop_gradient(batch['rewards'] + self.config.gamma * batch['discounts'] * (
+        next_q - alpha * next_log_prob))
+    inputs = tf.concat([obs, actions], axis=-1)
+    with tf.GradientTape() as tape:
+      critic_loss = tf.add_n([tf.reduce_mean(tf.square(critic(inputs)[:, 0] - target))
+                              for critic in self.critics])
+    variables = self._critic_variables
+    self.critic_optimizer.apply_gradients(zip(tape.gradient(critic_loss, variables), variables))
+    with tf.GradientTape() as tape:
+      sampled, log_prob = self._sample(obs, noise[1])
+      actor_loss = tf.reduce_mean(alpha * log_prob - self._min_q(self.critics, obs, sampled))
+    variables = self.actor.trainable_variables
+    self.actor_optimizer.apply_gradients(zip(tape.gradient(actor_loss, variables), variables))
+    with tf.GradientTape() as tape:
+      alpha_loss = -self.log_alpha * tf.reduce_mean(
+          tf.stop_gradient(log_prob + self.target_entropy))
+    self.alpha_optimizer.apply_gradients(
+        zip(tape.gradient(alpha_loss, [self.log_alpha]), [self.log_alpha]))
+    tau = self.config.tau
+    for critic, target_critic in zip(self.critics, self.target_critics):
+      for t, v in zip(target_critic.variables, critic.variables):
+        t.assign(tau * v + (1.0 - tau) * t)
+    self.updates.assign_add(1)
+    return {'critic_loss': critic_loss, 'actor_loss': actor_loss, 'alpha': alpha,
+            'entropy': -tf.reduce_mean(log_prob)}
+
+  def policy(self, metadata: dict | None = None) -> experts.MlpPolicy:
+    """The actor as an MlpPolicy (numpy inference; mode or Gaussian samples)."""
+    layers = self.actor.trunk.layers
+    return experts.MlpPolicy([layer.kernel.numpy() for layer in layers],
+                             [layer.bias.numpy() for layer in layers],
+                             self.actor.action_low, self.actor.action_high, metadata)
 
 
-def make_agent(task: envs.Task, config: SacConfig
-               ) -> tuple[sac_agent.SacAgent, actor_distribution_network.ActorDistributionNetwork]:
-  """Returns the SacAgent and its actor network (which the agent keeps private)."""
-  time_step_spec, action_spec = _specs(task)
-  actor = actor_distribution_network.ActorDistributionNetwork(
-      time_step_spec.observation, action_spec, fc_layer_params=config.hidden,
-      continuous_projection_net=tanh_normal_projection_network.TanhNormalProjectionNetwork)
-  critic = critic_network.CriticNetwork(
-      (time_step_spec.observation, action_spec), joint_fc_layer_params=config.hidden,
-      kernel_initializer='glorot_uniform', last_kernel_initializer='glorot_uniform')
-  adam = lambda: tf.keras.optimizers.Adam(config.learning_rate)
-  agent = sac_agent.SacAgent(
-      time_step_spec, action_spec, actor_network=actor, critic_network=critic,
-      actor_optimizer=adam(), critic_optimizer=adam(), alpha_optimizer=adam(),
-      target_update_tau=config.tau, gamma=config.gamma,
-      td_errors_loss_fn=tf.math.squared_difference, train_step_counter=tf.Variable(0, dtype=tf.int64))
-  agent.initialize()
-  return agent, actor
+def compile_updates(learner: SacLearner, obs_dim: int, action_dim: int):
+  """f(batches) -> metrics: one update per batch of the stacked batches [K, B, ...]."""
+  vector = lambda dim: tf.TensorSpec([None, None, dim], tf.float32)
+  scalar = tf.TensorSpec([None, None], tf.float32)
+  keys = ('observations', 'actions', 'rewards', 'next_observations', 'discounts')
 
+  @tf.function(input_signature=[vector(obs_dim), vector(action_dim), scalar,
+                                vector(obs_dim), scalar])
+  def run(*stacked):
+    metrics = learner.update(dict(zip(keys, [x[0] for x in stacked])))
+    for i in tf.range(1, tf.shape(stacked[2])[0]):
+      metrics = learner.update(dict(zip(keys, [x[i] for x in stacked])))
+    return metrics
 
-def export_actor(actor: actor_distribution_network.ActorDistributionNetwork,
-                 action_spec: tensor_spec.BoundedTensorSpec, metadata: dict) -> experts.MlpPolicy:
-  """The deterministic SAC actor as an MlpPolicy (dense layers in call order)."""
-  variables = actor.trainable_variables
-  kernels = [v.numpy() for v in variables if 'kernel' in v.name]
-  biases = [v.numpy() for v in variables if 'bias' in v.name]
-  return experts.MlpPolicy(kernels, biases, action_spec.minimum, action_spec.maximum, metadata)
+  return lambda batch: run(*[batch[k] for k in keys])
 
 
 class _Replay:
-  """Every transition of the run in numpy arrays (the buffer never evicts)."""
+  """Every transition of the run in numpy arrays (the buffer never evicts), each with the
+  environment step at which it was collected."""
 
-  KEYS = ('observations', 'actions', 'rewards', 'next_observations', 'terminals', 'timeouts')
+  KEYS = ('observations', 'actions', 'rewards', 'next_observations', 'terminals', 'timeouts',
+          'steps')
 
   def __init__(self, task: envs.Task, capacity: int):
     self.size = 0
@@ -123,6 +182,7 @@ class _Replay:
         'next_observations': np.zeros((capacity, task.obs_dim), np.float32),
         'terminals': np.zeros((capacity,), bool),
         'timeouts': np.zeros((capacity,), bool),
+        'steps': np.zeros((capacity,), np.int64),
     }
 
   def add(self, **values) -> None:
@@ -138,6 +198,7 @@ class _Replay:
     os.replace(tmp, path)
 
   def load_chunks(self, directory: str, upto: int) -> None:
+    """Reads the first `upto` rows from the chunks (each named by its first row)."""
     for path in sorted(glob.glob(os.path.join(directory, 'chunk_*.npz'))):
       start = int(os.path.basename(path)[6:15])
       if start >= upto:
@@ -152,105 +213,160 @@ class _Replay:
                          f'the checkpoint expects {upto}.')
 
 
-def load_replay(run_dir: str, upto: int) -> dict[str, np.ndarray]:
-  """The first `upto` transitions of a run's replay data (for medium-replay datasets)."""
+def load_replay(run_dir: str, upto_step: int) -> dict[str, np.ndarray]:
+  """The transitions a run collected before environment step `upto_step` (for
+  medium-replay datasets)."""
   with open(os.path.join(run_dir, 'config.json')) as f:
-    task = envs.get_task(json.load(f)['task'])
-  replay = _Replay(task, upto)
-  replay.load_chunks(os.path.join(run_dir, 'replay'), upto)
-  return replay.data
+    saved = json.load(f)
+  task = envs.get_task(saved['task'])
+  chunks = sorted(glob.glob(os.path.join(run_dir, 'replay', 'chunk_*.npz')))
+  rows = 0
+  for path in chunks:
+    with np.load(path) as chunk:
+      rows = max(rows, int(os.path.basename(path)[6:15]) + len(chunk['rewards']))
+  replay = _Replay(task, rows)
+  replay.load_chunks(os.path.join(run_dir, 'replay'), rows)
+  keep = replay.data['steps'] < upto_step
+  return {k: v[keep] for k, v in replay.data.items() if k != 'steps'}
 
 
-def train(task: envs.Task, run_dir: str, config: SacConfig) -> None:
-  """Trains (or resumes) SAC on `task`, evaluating and snapshotting every eval_every steps."""
+def _policy_action(policy: experts.MlpPolicy, obs: np.ndarray, rng: np.random.Generator
+                   ) -> np.ndarray:
+  return policy.sample(obs[None].astype(np.float32), rng)[0]
+
+
+class _Collector:
+  """Steps the environment with a policy and writes each transition to the replay."""
+
+  def __init__(self, task: envs.Task, seed: int, writer):
+    self.env = envs.make_env(task)
+    self.obs, _ = self.env.reset(seed=seed)
+    self.episode_return = 0.0
+    self.writer = writer
+
+  def step(self, action: np.ndarray, replay: _Replay, step: int) -> None:
+    next_obs, reward, terminated, truncated, _ = self.env.step(action)
+    replay.add(observations=self.obs, actions=action, rewards=reward,
+               next_observations=next_obs, terminals=terminated,
+               timeouts=truncated and not terminated, steps=step)
+    self.episode_return += reward
+    self.obs = next_obs
+    if terminated or truncated:
+      with self.writer.as_default(step=step):
+        tf.summary.scalar('collect/episode_return', self.episode_return)
+      self.obs, _ = self.env.reset()
+      self.episode_return = 0.0
+
+
+def _rng_path(ckpt_dir: str, step: int) -> str:
+  return os.path.join(ckpt_dir, f'rng-{step}.json')
+
+
+def _start_from_resume_state(task: envs.Task, run_dir: str) -> None:
+  """Copies the committed resume state of `task` into an empty run directory."""
+  source = os.path.join(RESUME_STATE_DIR, task.name)
+  if os.path.exists(os.path.join(run_dir, 'ckpt')) or not os.path.isdir(source):
+    return
+  print(f'Starting SAC on {task.name} from the resume state in {source}.', flush=True)
+  shutil.copytree(source, run_dir, dirs_exist_ok=True)
+
+
+def train(task: envs.Task, run_dir: str, config: SacConfig, resume_state: bool = True) -> None:
+  """Trains (or resumes) SAC on `task`, evaluating and snapshotting every eval_every steps.
+
+  With `resume_state`, an empty run directory starts from the task's committed resume
+  state when there is one.
+  """
   if config.update_every < 1 or config.eval_every % config.update_every:
     raise errors.InputError(f'--eval_every={config.eval_every} must be a multiple of '
                             f'--update_every={config.update_every} (a positive number): '
                             'checkpoints are taken between blocks of updates.')
   os.makedirs(run_dir, exist_ok=True)
+  if resume_state:
+    _start_from_resume_state(task, run_dir)
   with open(os.path.join(run_dir, 'config.json'), 'w') as f:
     json.dump({'task': task.name, **dataclasses.asdict(config)}, f, indent=1)
-  tf.random.set_seed(config.seed)
-  agent, actor = make_agent(task, config)
+  env = envs.make_env(task)
+  low, high = env.action_space.low, env.action_space.high
+  env.close()
+  learner = SacLearner(task.obs_dim, low, high, config)
   step = tf.Variable(0, dtype=tf.int64)
-  checkpoint = tf.train.Checkpoint(agent=agent, step=step)
-  manager = tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, 'ckpt'), max_to_keep=2)
-  replay = _Replay(task, config.total_steps)
+  replay_size = tf.Variable(0, dtype=tf.int64)
+  checkpoint = tf.train.Checkpoint(learner=learner, step=step, replay_size=replay_size)
+  ckpt_dir = os.path.join(run_dir, 'ckpt')
+  manager = tf.train.CheckpointManager(checkpoint, ckpt_dir, max_to_keep=2)
+  rng = np.random.default_rng(config.seed)
+  writer = tf.summary.create_file_writer(os.path.join(run_dir, 'tb'))
+  refill = 0
   if manager.latest_checkpoint:
     checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    replay.load_chunks(os.path.join(run_dir, 'replay'), int(step.numpy()))
-    print(f'Resuming SAC on {task.name} from step {int(step.numpy())}.', flush=True)
-
-  @tf.function
-  def sample_action(obs):
-    distribution, _ = actor(obs, step_type=(), network_state=())
-    return distribution.sample()
-
-  def train_step(obs, action, reward, next_obs, discount):
-    mid = tf.fill(tf.shape(reward), ts.StepType.MID)
-    experience = trajectory.Transition(
-        time_step=ts.TimeStep(mid, tf.zeros_like(reward), tf.ones_like(reward), obs),
-        action_step=policy_step.PolicyStep(action, (), ()),
-        next_time_step=ts.TimeStep(mid, reward, discount, next_obs))
-    return agent.train(experience).loss
-
-  vector = lambda dim: tf.TensorSpec([None, None, dim], tf.float32)
-  scalar = tf.TensorSpec([None, None], tf.float32)
-
-  @tf.function(input_signature=[vector(task.obs_dim), vector(task.action_dim), scalar,
-                                vector(task.obs_dim), scalar])
-  def train_steps(obs, action, reward, next_obs, discount):
-    """One update per batch of the stacked batches [K, B, ...]; the last update's loss."""
-    loss = tf.constant(0.0)
-    for i in tf.range(tf.shape(reward)[0]):
-      loss = train_step(obs[i], action[i], reward[i], next_obs[i], discount[i])
-    return loss
-
-  env = envs.make_env(task)
-  rng = np.random.default_rng(config.seed + int(step.numpy()))
-  obs, _ = env.reset(seed=config.seed + int(step.numpy()))
-  writer = tf.summary.create_file_writer(os.path.join(run_dir, 'tb'))
-  tracker = progress.Progress(f'sac {task.name}', config.total_steps, int(step.numpy()), 30.0)
-  chunk_start = int(step.numpy())
-  episode_return, loss = 0.0, float('nan')
-  block_start = int(step.numpy())
+    with open(_rng_path(ckpt_dir, int(step.numpy()))) as f:
+      rng.bit_generator.state = json.load(f)
+    has_replay = bool(glob.glob(os.path.join(run_dir, 'replay', 'chunk_*.npz')))
+    if not has_replay:
+      refill = min(int(step.numpy()), config.initial_random_steps)
+    print(f'Resuming SAC on {task.name} from step {int(step.numpy())}'
+          + (f' without its replay: refilling {refill} transitions with the current policy.'
+             if not has_replay else '.'), flush=True)
+  start = int(step.numpy())
+  replay = _Replay(task, config.total_steps + refill)
+  if start and not refill:
+    replay.load_chunks(os.path.join(run_dir, 'replay'), int(replay_size.numpy()))
+  update = compile_updates(learner, task.obs_dim, task.action_dim)
+  collector = _Collector(task, config.seed + start, writer)
+  policy = learner.policy()
+  for _ in range(refill):  # Not counted as steps: the buffer is refilled, nothing learned.
+    collector.step(_policy_action(policy, collector.obs, rng), replay, start)
+  tracker = progress.Progress(f'sac {task.name}', config.total_steps, start, 30.0)
+  chunk_start = replay.size if refill else start
+  if refill:
+    replay.save_chunk(os.path.join(run_dir, 'replay'), 0)
+  metrics = {}
+  block_start = start
   while block_start < config.total_steps:
     block_end = min(block_start + config.update_every, config.total_steps)
     for t in range(block_start, block_end):
       if t < config.initial_random_steps:
-        action = env.action_space.sample()
+        action = rng.uniform(low, high).astype(np.float32)
       else:
-        action = sample_action(obs[None].astype(np.float32))[0].numpy()
-      next_obs, reward, terminated, truncated, _ = env.step(action)
-      replay.add(observations=obs, actions=action, rewards=reward, next_observations=next_obs,
-                 terminals=terminated, timeouts=truncated and not terminated)
-      episode_return += reward
-      obs = next_obs
-      if terminated or truncated:
-        with writer.as_default(step=t):
-          tf.summary.scalar('collect/episode_return', episode_return)
-        obs, _ = env.reset()
-        episode_return = 0.0
+        action = _policy_action(policy, collector.obs, rng)
+      collector.step(action, replay, t)
     updates = block_end - max(block_start, config.initial_random_steps)
     if updates > 0:  # One per step of the block past the random steps.
       idx = rng.integers(0, replay.size, (updates, config.batch_size))
       d = replay.data
-      loss = train_steps(d['observations'][idx], d['actions'][idx], d['rewards'][idx],
-                         d['next_observations'][idx],
-                         1.0 - d['terminals'][idx].astype(np.float32))
+      metrics = update({'observations': d['observations'][idx], 'actions': d['actions'][idx],
+                        'rewards': d['rewards'][idx],
+                        'next_observations': d['next_observations'][idx],
+                        'discounts': 1.0 - d['terminals'][idx].astype(np.float32)})
+      policy = learner.policy()
     step.assign(block_end)
+    replay_size.assign(replay.size)
     if block_end % config.eval_every == 0 or block_end == config.total_steps:
-      _evaluate_and_snapshot(agent, actor, task, run_dir, block_end, config, writer, float(loss))
+      _evaluate_and_snapshot(learner, task, run_dir, block_end, config, writer, metrics)
       replay.save_chunk(os.path.join(run_dir, 'replay'), chunk_start)
+      os.makedirs(ckpt_dir, exist_ok=True)
+      with open(_rng_path(ckpt_dir, block_end) + '.tmp', 'w') as f:
+        json.dump(rng.bit_generator.state, f)
+      os.replace(_rng_path(ckpt_dir, block_end) + '.tmp', _rng_path(ckpt_dir, block_end))
       manager.save(checkpoint_number=block_end)
-      chunk_start = block_end
-    tracker.update(block_end, f'loss {float(loss):.3f}')
+      _remove_stale_rng_files(ckpt_dir, manager)
+      chunk_start = replay.size
+    tracker.update(block_end, ' '.join(f'{k} {float(v):.3f}' for k, v in metrics.items()))
     block_start = block_end
-  env.close()
+  collector.env.close()
 
 
-def _evaluate_and_snapshot(agent, actor, task, run_dir, step, config, writer, loss) -> None:
-  policy = export_actor(actor, agent.action_spec, {'task': task.name, 'step': step, 'source': 'tf-agents SAC'})
+def _remove_stale_rng_files(ckpt_dir: str, manager: tf.train.CheckpointManager) -> None:
+  kept = {os.path.basename(_rng_path(ckpt_dir, int(p.rsplit('-', 1)[1])))
+          for p in manager.checkpoints}
+  for path in glob.glob(os.path.join(ckpt_dir, 'rng-*.json')):
+    if os.path.basename(path) not in kept:
+      os.remove(path)
+
+
+def _evaluate_and_snapshot(learner, task, run_dir, step, config, writer, metrics) -> None:
+  policy = learner.policy({'task': task.name, 'step': step, 'source': 'rl_repr_trail SAC'})
   returns = evaluation.run_episodes(policy, task, config.eval_episodes, seed=10_000 + step)
   stats = evaluation.summarize(task, returns)
   policy.metadata.update(stats)
@@ -262,21 +378,64 @@ def _evaluate_and_snapshot(agent, actor, task, run_dir, step, config, writer, lo
   with writer.as_default(step=step):
     for key, value in stats.items():
       tf.summary.scalar(f'eval/{key}', value)
-    tf.summary.scalar('train/loss', loss)
+    for key, value in metrics.items():
+      tf.summary.scalar(f'train/{key}', value)
   print(f'[sac {task.name}] step {step}: return {stats["return_mean"]:.1f} '
         f'normalized {stats["normalized_score_mean"]:.1f}', flush=True)
 
 
-def pick_policies(run_dir: str) -> dict[str, experts.MlpPolicy]:
-  """The run's best snapshot (expert) and, before it, the one whose return is closest
-  to a third of the expert's (medium), as D4RL chose its medium policies."""
+def _picked_evals(run_dir: str) -> tuple[dict, dict]:
   evals = evaluation.read_evals(os.path.join(run_dir, 'evals.jsonl'))
   if not evals:
     raise FileNotFoundError(f'No evaluated snapshots in {run_dir}: train an expert first.')
   expert = max(evals, key=lambda e: e['return_mean'])
   target = expert['return_mean'] / 3.0
-  medium = min((e for e in evals if e['step'] < expert['step']) or [expert],
+  medium = min([e for e in evals if e['step'] < expert['step']] or [expert],
                key=lambda e: abs(e['return_mean'] - target))
-  return {level: experts.MlpPolicy.load(
-      os.path.join(run_dir, 'snapshots', f'step_{entry["step"]:09d}.npz'))
+  return expert, medium
+
+
+def _snapshot_path(run_dir: str, step: int) -> str:
+  return os.path.join(run_dir, 'snapshots', f'step_{step:09d}.npz')
+
+
+def pick_policies(run_dir: str) -> dict[str, experts.MlpPolicy]:
+  """The run's best snapshot (expert) and, before it, the one whose return is closest
+  to a third of the expert's (medium), as D4RL chose its medium policies."""
+  expert, medium = _picked_evals(run_dir)
+  return {level: experts.MlpPolicy.load(_snapshot_path(run_dir, entry['step']))
           for level, entry in (('expert', expert), ('medium', medium))}
+
+
+def export_resume_state(run_dir: str, dest: str) -> int:
+  """Writes what a resume on another machine needs into `dest` (replaced whole): the
+  latest checkpoint with its random state, config.json, evals.jsonl and the snapshots
+  that `pick_policies` picks now or could pick later (every snapshot before the best
+  whose return is within [1/6, 1/2] of the best's, the medium candidates). Returns its
+  size in bytes."""
+  latest = tf.train.latest_checkpoint(os.path.join(run_dir, 'ckpt'))
+  if latest is None:
+    raise FileNotFoundError(f'No SAC checkpoint in {run_dir}.')
+  expert, medium = _picked_evals(run_dir)
+  evals = evaluation.read_evals(os.path.join(run_dir, 'evals.jsonl'))
+  best = expert['return_mean']
+  steps = {expert['step'], medium['step']} | {
+      e['step'] for e in evals
+      if e['step'] < expert['step'] and best / 6 <= e['return_mean'] <= best / 2}
+  tmp = dest + '.tmp'
+  shutil.rmtree(tmp, ignore_errors=True)
+  os.makedirs(os.path.join(tmp, 'ckpt'))
+  os.makedirs(os.path.join(tmp, 'snapshots'))
+  number = int(latest.rsplit('-', 1)[1])
+  for path in glob.glob(latest + '.*') + [_rng_path(os.path.dirname(latest), number)]:
+    shutil.copy(path, os.path.join(tmp, 'ckpt'))
+  with open(os.path.join(tmp, 'ckpt', 'checkpoint'), 'w') as f:
+    name = os.path.basename(latest)
+    f.write(f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n')
+  for name in ('config.json', 'evals.jsonl'):
+    shutil.copy(os.path.join(run_dir, name), tmp)
+  for s in sorted(steps):
+    shutil.copy(_snapshot_path(run_dir, s), os.path.join(tmp, 'snapshots'))
+  shutil.rmtree(dest, ignore_errors=True)
+  os.replace(tmp, dest)
+  return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(dest) for f in files)

@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 import tensorflow_probability as tfp
 
 from rl_repr_trail import policies
@@ -41,15 +42,15 @@ class SkillConfig:
   learning_rate: float = 1e-4
 
 
-class WindowEncoder(tf.keras.Model):
+class WindowEncoder(tf_keras.Model):
   """q(z | window): a bidirectional LSTM over the window, then a diagonal Gaussian."""
 
   def __init__(self, input_dim: int, window: int, latent_dim: int, units: int,
                name: str = 'encoder'):
     super().__init__(name=name)
-    self.body = tf.keras.Sequential([
-        tf.keras.layers.Bidirectional(tf.keras.layers.LSTM(units, unroll=True)),
-        tf.keras.layers.Dense(2 * latent_dim)], name=f'{name}_net')
+    self.body = tf_keras.Sequential([
+        tf_keras.layers.Bidirectional(tf_keras.layers.LSTM(units, unroll=True)),
+        tf_keras.layers.Dense(2 * latent_dim)], name=f'{name}_net')
     self.body.build((None, window, input_dim))
 
   def call(self, windows: tf.Tensor) -> tfd.Distribution:

@@ -74,6 +74,19 @@ def read_runs(run_dir: str) -> list[dict]:
   return runs
 
 
+def failed_runs(run_dir: str) -> list[str]:
+  """'DIR: error line' of each run below run_dir that stopped with an error (a train_eval
+  log with an 'error:' line and no results.json)."""
+  failed = []
+  for parent, _, files in os.walk(run_dir):
+    if 'train_eval.log' in files and 'results.json' not in files:
+      with open(os.path.join(parent, 'train_eval.log'), errors='replace') as f:
+        lines = [line.strip() for line in f if line.startswith('error: ')]
+      if lines:
+        failed.append(f'{os.path.relpath(parent, run_dir)}: {lines[-1]}')
+  return sorted(failed)
+
+
 def group(runs: list[dict]) -> dict[int, dict[tuple[str, str], dict[str, list[dict]]]]:
   """expert size -> (task, offline label) -> method -> runs (one per seed).
 
@@ -199,6 +212,10 @@ def summarize(run_dir: str, output: str | None = None) -> str:
   output = output or run_dir
   tables = group(read_runs(run_dir))
   text = markdown(tables)
+  failed = failed_runs(run_dir)
+  if failed:
+    text += ('\n\nLeft out, runs that stopped with an error:\n\n'
+             + '\n'.join(f'- {line}' for line in failed) + '\n')
   os.makedirs(output, exist_ok=True)
   tmp = os.path.join(output, 'summary.md.tmp')
   with open(tmp, 'w') as f:

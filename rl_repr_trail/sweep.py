@@ -1,7 +1,7 @@
 r"""Runs a grid of experiments: tasks x offline data x methods x expert sizes x seeds.
 
   python -m rl_repr_trail.sweep launch/configs/locomotion_quick.json [--parallel=2] \
-      [--root=DIR] [--override='{"seeds": [0]}']
+      [--root=DIR] [--override='{"seeds": [0]}'] [--executor=slurm --slurm_partition=P]
 
 The config is JSON (see launch/configs/ for commented examples in their "about"):
   tasks, offline_kinds (random, medium, medium-replay, ...), methods (trail_ebm,
@@ -9,7 +9,9 @@ The config is JSON (see launch/configs/ for commented examples in their "about")
   directory), data {source: auto | d4rl | generated, offline_rows, expert_rows},
   settings (any train_eval flag, e.g. pretrain_steps), parallel, and optionally
   datasets {TASK: {offline: {LABEL: name or path}, expert: name or path}}, which
-  names a task's data outright instead of by kind (AntMaze's D4RL files).
+  names a task's data outright instead of by kind (AntMaze's D4RL files, Minari's),
+  and slurm {partition, time_min, cpus_per_run, gpus_per_run, array_parallelism},
+  the jobs' resources with --executor=slurm (flags of the same names override them).
 
 Each run is a train_eval process with its own directory
 root/TASK/OFFLINE/expertN/METHOD/seedS (BC, which reads no offline data, under
@@ -39,6 +41,7 @@ from rl_repr_trail import data
 from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import generate
+from rl_repr_trail import minari_data
 from rl_repr_trail import progress
 from rl_repr_trail import runner
 
@@ -47,7 +50,7 @@ METHODS = {'trail_ebm': ('trail_ebm', 'latent_bc'), 'trail_linear': ('trail_line
            'skild': ('skild', 'latent_bc'), 'bc': ('none', 'bc')}
 SOURCES = ('auto', 'd4rl', 'generated')
 _KEYS = {'about', 'root', 'tasks', 'offline_kinds', 'methods', 'expert_sizes', 'seeds', 'data',
-         'settings', 'parallel', 'datasets'}
+         'settings', 'parallel', 'datasets', 'slurm'}
 _DATA_KEYS = {'source', 'offline_rows', 'expert_rows'}
 # Settings the sweep itself sets for each run.
 _PER_RUN = {'offline_data', 'expert_data', 'task', 'embed_learner', 'downstream', 'expert_size',
@@ -60,6 +63,21 @@ flags.DEFINE_string('root', None, 'Sweep directory (default: the config\'s root)
 flags.DEFINE_string('override', None, 'JSON merged into the config, e.g. '
                     '\'{"seeds": [0], "settings": {"downstream_steps": 100}}\' (the data and '
                     'settings objects are merged key by key).')
+EXECUTORS = ('local', 'slurm', 'submitit_local')
+flags.DEFINE_enum('executor', 'local', EXECUTORS,
+                  'local: a pool of train_eval processes on this machine; slurm: a Slurm job '
+                  'array through submitit (a run per array task); submitit_local: that job '
+                  'array run by submitit on this machine, to check a grid before submitting.')
+flags.DEFINE_string('slurm_partition', None, 'Slurm partition (default: the config\'s '
+                    'slurm.partition, else the cluster\'s default).')
+flags.DEFINE_integer('slurm_time_min', None, 'Time limit of a run\'s job, minutes (default: '
+                     f'the config\'s slurm.time_min, else {24 * 60}).', lower_bound=1)
+flags.DEFINE_integer('cpus_per_run', None, 'CPUs of a run\'s job (default: the config\'s '
+                     'slurm.cpus_per_run, else 2).', lower_bound=1)
+flags.DEFINE_integer('gpus_per_run', None, 'GPUs of a run\'s job (default: the config\'s '
+                     'slurm.gpus_per_run, else 0).', lower_bound=0)
+flags.DEFINE_integer('array_parallelism', None, 'Runs of the job array at once (default: the '
+                     'config\'s slurm.array_parallelism, else --parallel).', lower_bound=1)
 flags.DEFINE_integer('status_every', 600, 'Seconds between status lines that show each '
                      "running run's latest progress line (0: only when a run ends).",
                      lower_bound=0)
@@ -67,6 +85,36 @@ flags.DEFINE_integer('status_every', 600, 'Seconds between status lines that sho
 
 class SweepError(errors.InputError):
   """A sweep config that cannot run, naming the file and key."""
+
+
+@dataclasses.dataclass
+class JobOptions:
+  """What each run's job asks of the cluster (--executor=slurm or submitit_local)."""
+
+  executor: str = 'slurm'
+  partition: str | None = None
+  time_min: int = 24 * 60
+  cpus_per_run: int = 2
+  gpus_per_run: int = 0
+  array_parallelism: int = 1
+
+
+def job_options(config: dict, executor: str, parallel: int, **from_flags) -> JobOptions:
+  """The config's "slurm" object with the flags that were given laid over it."""
+  given = dict(config.get('slurm', {}))
+  fields = {f.name for f in dataclasses.fields(JobOptions)} - {'executor'}
+  if set(given) - fields:
+    raise SweepError(f'"slurm" has unknown keys {sorted(set(given) - fields)}; expected some '
+                     f'of {sorted(fields)}.')
+  given.setdefault('array_parallelism', parallel)
+  given.update({k: v for k, v in from_flags.items() if v is not None})
+  options = JobOptions(executor=executor, **given)
+  for key in ('time_min', 'cpus_per_run', 'array_parallelism'):
+    if not isinstance(getattr(options, key), int) or getattr(options, key) < 1:
+      raise SweepError(f'slurm {key}={getattr(options, key)!r}: expected a positive integer.')
+  if not isinstance(options.gpus_per_run, int) or options.gpus_per_run < 0:
+    raise SweepError(f'slurm gpus_per_run={options.gpus_per_run!r}: expected an integer >= 0.')
+  return options
 
 
 @dataclasses.dataclass
@@ -131,8 +179,9 @@ def load_config(path: str, override: str | None = None) -> dict:
   if unknown:
     raise SweepError(f'{path}: unknown keys {sorted(unknown)}; expected some of {sorted(_KEYS)}.')
   for task in _need(config, 'tasks', path):
-    if task not in envs.TASKS:
-      raise SweepError(f'{path}: task {task!r} is not one of {sorted(envs.TASKS)}.')
+    if task not in envs.TASKS and not _minari_task(config, task):
+      raise SweepError(f'{path}: task {task!r} is not one of {sorted(envs.TASKS)} (or a label '
+                       'whose "datasets" are all minari: names).')
   for method in _need(config, 'methods', path):
     if method not in METHODS:
       raise SweepError(f'{path}: method {method!r} is not one of {sorted(METHODS)}.')
@@ -168,6 +217,14 @@ def load_config(path: str, override: str | None = None) -> dict:
     if key not in fields or key in _PER_RUN:
       raise SweepError(f'{path}: settings key {key!r} is not a train_eval setting the sweep '
                        f'leaves to you; expected some of {sorted(fields - _PER_RUN)}.')
+  for method in config['methods']:  # Each method's runs, checked as train_eval would.
+    embed_learner, downstream = METHODS[method]
+    try:
+      runner.validate(runner.RunConfig(**dict(
+          settings, embed_learner=embed_learner, downstream=downstream,
+          expert_data='expert', offline_data='offline')))
+    except runner.ConfigError as e:
+      raise SweepError(f'{path}: "settings": {e}') from None
   config.setdefault('parallel', 1)
   return config
 
@@ -180,6 +237,15 @@ def _dataset(task: str, kind: str, rows: int, source: str) -> str:
     data.resolve_path(d4rl_name)  # A clear error naming the file when it is missing.
     return d4rl_name
   return f'{envs.GENERATED_PREFIX}{task}-{kind}-{rows}'
+
+
+def _minari_task(config: dict, task: str) -> bool:
+  """Whether every dataset the config names for `task` is a Minari one (whose own
+  metadata then gives the environment; the task is only a label)."""
+  named = config.get('datasets', {}).get(task)
+  if not isinstance(named, dict) or not isinstance(named.get('offline'), dict):
+    return False
+  return all(minari_data.is_minari(n) for n in [named.get('expert'), *named['offline'].values()])
 
 
 def plan(config: dict, root: str) -> list[Run]:
@@ -214,6 +280,8 @@ def _values(run: Run, settings: dict) -> dict:
   values = dict(settings, task=run.task, embed_learner=embed_learner, downstream=downstream,
                 expert_data=run.expert_data, expert_size=run.expert_size, seed=run.seed,
                 save_dir=run.save_dir)
+  if minari_data.is_minari(run.expert_data):
+    del values['task']  # The dataset's metadata names the environment.
   if run.offline_data:
     values['offline_data'] = run.offline_data
   return values
@@ -260,6 +328,16 @@ def _start(run: Run, settings: dict, threads: int) -> tuple[int, float]:
   return code, time.time() - t0
 
 
+def error_line(save_dir: str) -> str:
+  """The last 'error: ...' line of a run's log (how train_eval reports why it stopped)."""
+  try:
+    with open(os.path.join(save_dir, 'train_eval.log'), errors='replace') as f:
+      errors_seen = [line.strip() for line in f if line.startswith('error: ')]
+  except FileNotFoundError:
+    return ''
+  return errors_seen[-1] if errors_seen else ''
+
+
 def latest_progress(run: Run) -> str:
   """The last progress line ('[phase] step/total ...') of a run's log, or 'starting'."""
   try:
@@ -278,9 +356,11 @@ def _final_score(run: Run) -> str:
   return f'final {results["final"]["normalized_score_mean"]:.1f}'
 
 
-def sweep(config: dict, root: str, parallel: int, status_every: float = 0) -> list[Run]:
+def sweep(config: dict, root: str, parallel: int, status_every: float = 0,
+          jobs: JobOptions | None = None) -> list[Run]:
   """Runs the grid; returns the runs that failed. Every `status_every` seconds without a
-  run ending (0: never) it prints each running run's latest progress line."""
+  run ending (0: never) it prints each running run's latest progress line. With `jobs`
+  the runs are a submitit job array (Slurm, or submitit's local executor)."""
   runs = plan(config, root)
   settings = config['settings']
   # A finished run made with other settings would otherwise be skipped and summarized as
@@ -299,6 +379,8 @@ def sweep(config: dict, root: str, parallel: int, status_every: float = 0) -> li
     try:
       if name.startswith(envs.GENERATED_PREFIX):
         generate.check(name)
+      elif minari_data.is_minari(name):
+        minari_data.task(name)
       else:
         data.resolve_path(name)
     except (errors.InputError, FileNotFoundError) as e:
@@ -307,12 +389,16 @@ def sweep(config: dict, root: str, parallel: int, status_every: float = 0) -> li
     raise SweepError('The sweep needs data it cannot read or generate:\n  '
                      + '\n  '.join(missing))
   for name in names:  # Generated once here, not by several runs at the same time.
-    path = generate.resolve(name) if name.startswith(envs.GENERATED_PREFIX) else (
-        data.resolve_path(name))
+    if name.startswith(envs.GENERATED_PREFIX):
+      path = generate.resolve(name)
+    else:
+      path = name if minari_data.is_minari(name) else data.resolve_path(name)
     print(f'[sweep] data: {name} = {path}', flush=True)
   for r in todo:
     if os.path.exists(os.path.join(r.save_dir, 'config.json')):
       print(f'[sweep] {r.label}: interrupted earlier, resuming.', flush=True)
+  if jobs is not None:
+    return _submit(todo, settings, root, jobs)
   threads = max(1, (os.cpu_count() or 1) // parallel)
   failed, done, t0 = [], 0, time.time()
   with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
@@ -322,22 +408,64 @@ def sweep(config: dict, root: str, parallel: int, status_every: float = 0) -> li
       ended, pending = concurrent.futures.wait(
           pending, timeout=status_every or None, return_when=concurrent.futures.FIRST_COMPLETED)
       for future in ended:
-        run = futures[future]
-        code, seconds = future.result()
         done += 1
-        if code == 0:
-          outcome = _final_score(run)
-        else:
-          failed.append(run)
-          outcome = f'FAILED (exit {code}), see {os.path.join(run.save_dir, "train_eval.log")}'
-        print(f'[sweep] {done}/{len(todo)} {run.label}: {outcome} '
-              f'({progress.format_seconds(seconds)}; sweep '
-              f'{progress.format_seconds(time.time() - t0)})', flush=True)
+        _report(futures[future], *future.result(), done, len(todo), t0, failed)
       if not ended:
         for future in sorted(pending, key=lambda f: futures[f].label):
           if future.running():
             print(f'[sweep] running {futures[future].label}: '
                   f'{latest_progress(futures[future])}', flush=True)
+  return failed
+
+
+def _report(run: Run, code: int, seconds: float, done: int, total: int, t0: float,
+            failed: list[Run]) -> None:
+  """Prints a run's end (its final score, or where its log is) and notes a failure."""
+  if code == 0:
+    outcome = _final_score(run)
+  else:
+    failed.append(run)
+    error = error_line(run.save_dir)
+    outcome = (f'FAILED (exit {code}{": " + error if error else ""}), see '
+               f'{os.path.join(run.save_dir, "train_eval.log")}')
+  print(f'[sweep] {done}/{total} {run.label}: {outcome} ({progress.format_seconds(seconds)}; '
+        f'sweep {progress.format_seconds(time.time() - t0)})', flush=True)
+
+
+def _submit(todo: list[Run], settings: dict, root: str, options: JobOptions) -> list[Run]:
+  """Runs `todo` as one submitit job array and waits for it; returns the runs that failed.
+
+  Each array task runs one train_eval process, as the local pool does, so a rerun skips
+  finished runs and resumes interrupted ones from the shared filesystem the same way.
+  """
+  import submitit  # pylint: disable=g-import-not-at-top  # Only this executor needs it.
+  cluster = 'slurm' if options.executor == 'slurm' else 'local'
+  executor = submitit.AutoExecutor(folder=os.path.join(root, 'submitit', '%j'), cluster=cluster)
+  parameters = dict(timeout_min=options.time_min, cpus_per_task=options.cpus_per_run,
+                    gpus_per_node=options.gpus_per_run, name='rl_repr_trail')
+  if cluster == 'slurm':
+    parameters.update(slurm_array_parallelism=options.array_parallelism)
+    if options.partition:
+      parameters['slurm_partition'] = options.partition
+  executor.update_parameters(**parameters)
+  if not todo:
+    return []
+  t0 = time.time()
+  jobs = executor.map_array(_start, todo, [settings] * len(todo),
+                            [options.cpus_per_run] * len(todo))
+  print(f'[sweep] submitted {len(jobs)} runs as {cluster} job array {jobs[0].job_id.split("_")[0]} '
+        f'(logs in {os.path.join(root, "submitit")}).', flush=True)
+  by_job = {job.job_id: run for job, run in zip(jobs, todo)}
+  failed: list[Run] = []
+  for done, job in enumerate(submitit.helpers.as_completed(jobs), 1):
+    run = by_job[job.job_id]
+    try:
+      code, seconds = job.result()
+    except Exception as e:  # pylint: disable=broad-except  # The job itself failed.
+      first = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+      print(f'[sweep] {run.label}: job {job.job_id} failed: {first}', flush=True)
+      code, seconds = -1, time.time() - t0
+    _report(run, code, seconds, done, len(todo), t0, failed)
   return failed
 
 
@@ -351,7 +479,13 @@ def main(argv: list[str]) -> None:
     parallel = FLAGS.parallel or config['parallel']
     if parallel < 1:
       raise SweepError(f'--parallel={parallel}: expected at least 1.')
-    failed = sweep(config, root, parallel, FLAGS.status_every)
+    jobs = None
+    if FLAGS.executor != 'local':
+      jobs = job_options(config, FLAGS.executor, parallel, partition=FLAGS.slurm_partition,
+                         time_min=FLAGS.slurm_time_min, cpus_per_run=FLAGS.cpus_per_run,
+                         gpus_per_run=FLAGS.gpus_per_run,
+                         array_parallelism=FLAGS.array_parallelism)
+    failed = sweep(config, root, parallel, FLAGS.status_every, jobs)
   except (errors.InputError, FileNotFoundError) as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

@@ -26,6 +26,7 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 
 from rl_repr_trail import default_task
+from rl_repr_trail import cli
 from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import runner
@@ -137,7 +138,10 @@ def main(argv: list[str]) -> None:
   except (errors.InputError, FileNotFoundError) as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
+  except errors.RunError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(1)
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from rl_repr_trail import data
 from rl_repr_trail import errors
@@ -33,17 +34,17 @@ def configure_threads() -> None:
   This project's matrices are small (batch 256, 256 units): splitting one op over two
   cores costs more than it gains, while independent ops (two networks, the weight and
   input gradients, per-variable updates) keep both cores busy. Measured with
-  `python -m rl_repr_trail.benchmark` on 2 cores (README "Speed"). TF_NUM_INTRAOP_THREADS
+  `python -m rl_repr_trail.benchmark` on 2 cores (docs/speed.md). TF_NUM_INTRAOP_THREADS
   and TF_NUM_INTEROP_THREADS, when set, take precedence. Call before TensorFlow runs any op.
   """
   if 'TF_NUM_INTRAOP_THREADS' not in os.environ:
     tf.config.threading.set_intra_op_parallelism_threads(1)
 
 
-class Adam(tf.keras.optimizers.Adam):
+class Adam(tf_keras.optimizers.Adam):
   """Keras Adam (without amsgrad) whose update is TensorFlow's fused kernel (one pass over
   m, v and the variable instead of about ten element-wise ops): the same update, same
-  slots and checkpoints, measurably faster for the downstream steps (README "Speed")."""
+  slots and checkpoints, measurably faster for the downstream steps (docs/speed.md)."""
 
   def update_step(self, gradient, variable):
     dtype = variable.dtype

@@ -49,6 +49,8 @@ def test_benchmark_prints_rates_arithmetic_ceiling_and_targets(tmp_path):
   machine = proc.stdout.splitlines()[0]
   assert machine.startswith('machine: ') and f'{os.cpu_count()} logical CPUs' in machine
   assert f'TensorFlow {tf.__version__}' in machine
+  gpus = tf.config.list_physical_devices('GPU')
+  assert machine.startswith('machine: device GPU' if gpus else 'machine: device CPU;'), machine
   table = [line.split('|')[1:-1] for line in proc.stdout.splitlines()
            if line.startswith('| latent_bc') or line.startswith('| bc')]
   assert [row[0].strip() for row in table] == ['latent_bc', 'bc']

@@ -27,12 +27,12 @@ def test_dm_control_tasks_have_their_declared_dims(name):
 
 
 def test_making_envs_prints_no_dependency_notices_and_writes_no_file(tmp_path):
-  # shimmy imports the old gym, whose notices package prints an "unmaintained" banner on
-  # import (gym-notices 0.1.0, the pinned one); MuJoCo 3.17 warns of a deprecated
-  # attribute in half_cheetah.xml and cheetah.xml, printing it and appending it to
-  # MUJOCO_LOG.TXT in the working directory. A user sees none of it. A fresh process, as
-  # the banner prints once per process.
-  script = ('from rl_repr_trail import envs\n'
+  # The old gym, were it installed, prints an "unmaintained" banner on import (the stack
+  # no longer has it); MuJoCo 3.17 warns of a deprecated attribute in half_cheetah.xml and
+  # cheetah.xml, printing it and appending it to MUJOCO_LOG.TXT in the working directory;
+  # dm_control's EGL renderer, loaded beside TensorFlow, aborts the process at exit. A
+  # user sees none of it. A fresh process, as such notices print once per process.
+  script = ('import tensorflow\nfrom rl_repr_trail import envs\n'
             'for name in ("halfcheetah", "cheetah_run"):\n'
             '  env = envs.make_env(envs.get_task(name), seed=0)\n'
             '  env.step(env.action_space.sample())\n')

@@ -142,3 +142,27 @@ def test_generating_from_a_weak_expert_says_so(tmp_path, monkeypatch, capsys):
   assert 'bundled hopper expert scores 35.4 (normalized), below the 90' in capsys.readouterr().out
   generate.ensure('gen:hopper-random-50')
   assert 'Note:' not in capsys.readouterr().out
+
+
+def test_generated_ant_data_is_laid_out_as_d4rl_and_the_policy_sees_zeros(tmp_path, capsys):
+  from rl_repr_trail import runner  # pylint: disable=g-import-not-at-top
+  ant = envs.get_task('ant')
+  path = generate.ensure('gen:ant-random-1200', num_envs=2)
+  # The cache name of the D4RL-like layout differs from the earlier one (real forces).
+  assert os.path.basename(path) == f'ant-random-1200-seed0-v{generate.VERSION}-zerocontact.hdf5'
+  arrays = data.read_hdf5(path)
+  assert arrays['observations'].shape == (1200, 111)
+  assert not np.any(arrays['observations'][:, 27:]) and np.any(arrays['observations'][:, :27])
+  assert 'contact forces) are zeros' in data.read_metadata(path)['observation_layout']
+  # Ant-v4's reward without contact forces has no contact cost: healthy + forward - control.
+  env = envs.make_env(ant, seed=0)
+  env.reset(seed=0)
+  info = env.step(np.full(8, 0.5))[4]
+  assert 'reward_contact' not in info and 'contact_cost' not in info
+  config = runner.RunConfig(
+      embed_learner='none', downstream='bc', offline_data=None,
+      expert_data='gen:ant-random-1200', expert_size=1000, hidden=(16, 16), batch_size=32,
+      downstream_steps=20, eval_interval=20, eval_episodes=1, log_interval=10,
+      checkpoint_interval=20, save_dir=str(tmp_path / 'run'))
+  runner.run(config)
+  assert 'the policy sees dims (27, 111) as zeros' in capsys.readouterr().out

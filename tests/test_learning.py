@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
 from rl_repr_trail import data
 from rl_repr_trail import downstream
@@ -37,7 +38,7 @@ def linear_system():
 @pytest.fixture(autouse=True)
 def _seeded_weights():
   """The same initial weights whatever ran before in the process."""
-  tf.keras.utils.set_random_seed(0)
+  tf_keras.utils.set_random_seed(0)
 
 
 def _train(update, sampler, steps):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from rl_repr_trail import envs
 from rl_repr_trail import policies
@@ -115,9 +116,9 @@ def test_fused_adam_matches_keras_adam():
   rng = np.random.default_rng(0)
   init = rng.normal(size=(5, 3)).astype(np.float32)
   grads = rng.normal(size=(6, 5, 3)).astype(np.float32)
-  schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay([3], [1e-2, 1e-3])
+  schedule = tf_keras.optimizers.schedules.PiecewiseConstantDecay([3], [1e-2, 1e-3])
   results = []
-  for optimizer in (tf.keras.optimizers.Adam(schedule), training.Adam(schedule)):
+  for optimizer in (tf_keras.optimizers.Adam(schedule), training.Adam(schedule)):
     var = tf.Variable(init)
     optimizer.build([var])
     for g in grads:

@@ -3,6 +3,8 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -11,6 +13,7 @@ from rl_repr_trail import experts
 from rl_repr_trail import summarize
 from rl_repr_trail import sweep
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = {
     'tasks': ['hopper'], 'offline_kinds': ['random'], 'methods': ['trail_ebm', 'bc'],
     'expert_sizes': [500], 'seeds': [0],
@@ -208,3 +211,70 @@ def test_a_difference_counts_only_beyond_two_standard_errors():
   assert claims.compare(runs(13, 15), runs(8, 8)) == 'yes'  # 6 > 2 x 1
   assert claims.compare(runs(3, 5), runs(8, 8)) == 'no'
   assert claims.compare(runs(9), runs(8, 8)) == 'yes, one seed'
+
+
+def test_sweep_runs_as_a_submitit_job_array_and_skips_finished_runs(tmp_path):
+  # As a user runs it (a process of its own: submitit's local executor and pytest's
+  # capture of the test process's file descriptors do not mix).
+  path = _write(tmp_path, TINY)
+  root = str(tmp_path / 'runs')
+  command = [sys.executable, '-m', 'rl_repr_trail.sweep', path, f'--root={root}',
+             '--executor=submitit_local', '--cpus_per_run=1', '--parallel=2']
+  env = dict(os.environ, TRAIL_DATA_DIR=str(tmp_path / 'data'))
+  result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env,
+                          cwd=ROOT, check=False)
+  assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+  assert 'submitted 2 runs as local job array' in result.stdout
+  assert '2/2 ' in result.stdout and result.stdout.count(': final ') == 2, result.stdout
+  for method, offline in (('bc', 'none'), ('trail_ebm', 'random')):
+    with open(os.path.join(root, 'hopper', offline, 'expert500', method, 'seed0',
+                           'results.json')) as f:
+      assert json.load(f)['downstream_steps'] == 50
+  assert os.listdir(os.path.join(root, 'submitit'))  # submitit's job logs.
+  again = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env,
+                         cwd=ROOT, check=False)
+  assert again.returncode == 0 and '2 finished earlier (skipped), 0 to run' in again.stdout
+
+
+def test_job_options_come_from_the_config_and_flags_override_them():
+  config = {'slurm': {'partition': 'gpu', 'time_min': 90, 'gpus_per_run': 1}}
+  options = sweep.job_options(config, 'slurm', parallel=3, time_min=30, cpus_per_run=None)
+  assert (options.partition, options.time_min, options.gpus_per_run, options.cpus_per_run,
+          options.array_parallelism) == ('gpu', 30, 1, 2, 3)
+  with pytest.raises(sweep.SweepError, match=r'"slurm" has unknown keys \[.qos.\]'):
+    sweep.job_options({'slurm': {'qos': 'high'}}, 'slurm', parallel=1)
+  with pytest.raises(sweep.SweepError, match='slurm time_min=0: expected a positive integer'):
+    sweep.job_options({'slurm': {'time_min': 0}}, 'slurm', parallel=1)
+
+
+def test_a_failed_run_is_reported_with_its_error_and_left_out_of_the_summary(
+    tmp_path, monkeypatch, capsys):
+  monkeypatch.setenv('TRAIL_DATA_DIR', str(tmp_path / 'data'))
+  root = str(tmp_path / 'runs')
+  config = json.loads(json.dumps(TINY))
+  config['methods'] = ['bc']
+  config['seeds'] = [0, 1]
+  config['settings'].update(downstream_steps=300, eval_interval=300, checkpoint_interval=100)
+  assert sweep.sweep(sweep.load_config(_write(tmp_path, config)), root, parallel=2) == []
+  # Seed 1 asked again with a rate that blows up: it fails, seed 0 stays finished.
+  seed1 = os.path.join(root, 'hopper', 'none', 'expert500', 'bc', 'seed1')
+  os.remove(os.path.join(seed1, 'results.json'))
+  config['settings']['downstream_learning_rate'] = 1.0
+  config['settings']['downstream_steps'] = 600
+  config['seeds'] = [1]
+  capsys.readouterr()
+  failed = sweep.sweep(sweep.load_config(_write(tmp_path, config)), root, parallel=1)
+  assert [r.seed for r in failed] == [1]
+  out = capsys.readouterr().out
+  assert 'bc/seed1: FAILED (exit 1: error: [downstream] diverged between steps' in out
+  text = summarize.summarize(root)
+  assert 'Left out, runs that stopped with an error:' in text
+  assert 'hopper/none/expert500/bc/seed1: error: [downstream] diverged' in text
+
+
+def test_sweep_settings_are_checked_as_train_eval_checks_its_flags(tmp_path):
+  config = json.loads(json.dumps(TINY))
+  config['settings']['embed_learning_rate'] = float('nan')
+  with pytest.raises(sweep.SweepError, match=r'"settings": --embed_learning_rate=nan: expected '
+                     r'a finite rate'):
+    sweep.load_config(_write(tmp_path, config))

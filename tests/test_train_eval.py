@@ -1,8 +1,10 @@
 """train_eval end to end on small D4RL-format files, in the real MuJoCo environment."""
 
+import dataclasses
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -138,7 +140,44 @@ def _nan_observation(f):
   f['observations'][:] = obs
 
 
+def _huge_observation(f):
+  obs = f['observations'][:]
+  obs[11, 2] = 1e30
+  f['observations'][:] = obs
+
+
+def _no_rows(f):
+  for key in list(f.keys()):
+    if isinstance(f[key], h5py.Dataset):
+      shape = f[key].shape
+      del f[key]
+      f.create_dataset(key, shape=(0,) + shape[1:], dtype='f4')
+
+
+def _one_row(f):
+  for key in list(f.keys()):
+    if isinstance(f[key], h5py.Dataset):
+      values = f[key][:1]
+      del f[key]
+      f[key] = values
+
+
+def _observations_as_group(f):
+  obs = f['observations'][:]
+  del f['observations']
+  f.create_group('observations')['data'] = obs
+
+
 @pytest.mark.parametrize('case,match', [
+    ('nan_rate', r'--embed_learning_rate=nan: expected a finite rate in \(0, 1\]'),
+    ('inf_rate', r'--downstream_learning_rate=inf: expected a finite rate'),
+    ('negative_rate', r'--embed_learning_rate=-0.001: expected a finite rate'),
+    ('huge', r"key 'observations' holds values beyond \+-1e\+06 \(first at row 11: 1e\+30\)"),
+    ('zero_rows', 'holds no transition|0 transitions, fewer than one batch'),
+    ('one_row', r'--offline_data .*bad.hdf5: [01] transitions, fewer than one batch '
+                r'\(--batch_size=32\)'),
+    ('directory', 'is a directory; expected a D4RL-format HDF5 file'),
+    ('group', r"key 'observations' is an HDF5 group \(holding \['data'\]\); expected an array"),
     ('missing_file', 'does not exist'),
     ('missing_key', "lacks the key.*terminals"),
     ('nan', "key 'observations' holds NaN or inf .*row 7"),
@@ -153,7 +192,23 @@ def _nan_observation(f):
 ])
 def test_bad_input_is_named_and_writes_nothing(hopper_files, tmp_path, case, match):
   overrides = {}
-  if case == 'missing_file':
+  if case == 'nan_rate':
+    overrides['embed_learning_rate'] = float('nan')
+  elif case == 'inf_rate':
+    overrides['downstream_learning_rate'] = float('inf')
+  elif case == 'negative_rate':
+    overrides['embed_learning_rate'] = -1e-3
+  elif case == 'huge':
+    overrides['offline_data'] = _bad(tmp_path, _huge_observation)
+  elif case == 'zero_rows':
+    overrides['offline_data'] = _bad(tmp_path, _no_rows)
+  elif case == 'one_row':
+    overrides['offline_data'] = _bad(tmp_path, _one_row)
+  elif case == 'directory':
+    overrides['expert_data'] = str(tmp_path)
+  elif case == 'group':
+    overrides['offline_data'] = _bad(tmp_path, _observations_as_group)
+  elif case == 'missing_file':
     overrides['offline_data'] = str(tmp_path / 'nowhere.hdf5')
   elif case == 'missing_key':
     overrides['expert_data'] = _bad(tmp_path, _drop_terminals)
@@ -275,3 +330,61 @@ def test_configure_threads_one_per_op_unless_the_environment_says(env_threads, e
                         timeout=120, env=env)
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert proc.stdout.split()[-1] == str(expected)
+
+
+def test_a_diverging_run_stops_keeps_its_checkpoint_and_resumes_once_fixed(hopper_files, tmp_path):
+  save_dir = tmp_path / 'run'
+  good = _config(hopper_files, save_dir, embed_learner='none', downstream='bc',
+                 downstream_steps=400, checkpoint_interval=100, log_interval=50)
+  runner.run(dataclasses.replace(good, downstream_steps=100))  # A good checkpoint at 100.
+  os.remove(save_dir / 'results.json')
+  # A rate this large blows BC's weights up within a few hundred steps.
+  bad = dataclasses.replace(good, downstream_learning_rate=1.0)
+  with pytest.raises(errors.RunError, match=r'\[downstream\] diverged between steps \d+ and '
+                     r'\d+: .*(nan|inf).*its last checkpoint \(ckpt-100\) is kept') as error:
+    with np.errstate(all='ignore'):
+      runner.run(bad)
+  assert '\n' not in str(error.value)
+  assert not (save_dir / 'results.json').exists()
+  assert tf.train.latest_checkpoint(str(save_dir / 'downstream')).endswith('ckpt-100')
+  assert not (save_dir / runner.LOCK_FILE).exists()
+  # With the rate fixed, the same directory resumes from the last good checkpoint.
+  results = runner.run(good)
+  assert results['downstream_steps'] == 400 and np.isfinite(results['final']['return_mean'])
+
+
+def test_the_binary_exits_nonzero_on_divergence(hopper_files, tmp_path):
+  proc = subprocess.run(
+      [sys.executable, '-m', 'rl_repr_trail.train_eval', '--embed_learner=none',
+       '--downstream=bc', f'--expert_data={hopper_files["expert"]}', '--downstream_steps=300',
+       '--downstream_learning_rate=1.0', '--hidden=32,32', '--batch_size=32',
+       '--expert_size=500', '--eval_interval=300', '--eval_episodes=1', '--log_interval=50',
+       '--checkpoint_interval=100', f'--save_dir={tmp_path / "run"}'],
+      capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 1, proc.stderr[-2000:]
+  assert 'error: [downstream] diverged between steps' in proc.stderr
+  assert 'Traceback' not in proc.stderr
+  assert not (tmp_path / 'run' / 'results.json').exists()
+
+
+def test_a_second_run_on_a_locked_directory_is_refused_and_a_stale_lock_taken_over(
+    hopper_files, tmp_path, capsys):
+  save_dir = tmp_path / 'run'
+  save_dir.mkdir()
+  config = _config(hopper_files, save_dir, embed_learner='none', downstream='bc',
+                   downstream_steps=50, eval_interval=50, checkpoint_interval=50)
+  live = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+  try:
+    (save_dir / runner.LOCK_FILE).write_text(json.dumps(
+        {'pid': live.pid, 'host': socket.gethostname()}))
+    with pytest.raises(errors.InputError, match=rf'{save_dir} is in use by another run '
+                       rf'\(process {live.pid} on host {socket.gethostname()}'):
+      runner.run(config)
+    assert not (save_dir / 'config.json').exists()
+  finally:
+    live.kill()
+    live.wait()
+  # The owner is gone now: its lock is stale and taken over.
+  runner.run(config)
+  assert f'taking over the lock of process {live.pid}' in capsys.readouterr().out
+  assert (save_dir / 'results.json').exists() and not (save_dir / runner.LOCK_FILE).exists()
