@@ -4,10 +4,16 @@ from typing import Callable
 
 from absl import app
 from absl import flags
+from absl import logging
 
 
 def run(main: Callable[[list[str]], None]) -> None:
-  """app.run(main), with absl's log verbosity at WARNING unless --verbosity says otherwise:
-  at absl's default, INFO, TensorFlow 2.21 logs a line at every checkpoint it writes."""
-  flags.FLAGS.set_default('verbosity', -1)
-  app.run(main)
+  """app.run(main), with absl's log verbosity at WARNING unless --verbosity is given: at
+  absl's default, INFO, TensorFlow 2.21 logs a line at every checkpoint it writes."""
+
+  def quiet_main(argv: list[str]) -> None:
+    if not flags.FLAGS['verbosity'].present:
+      logging.set_verbosity(logging.WARNING)
+    main(argv)
+
+  app.run(quiet_main)

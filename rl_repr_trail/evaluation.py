@@ -51,14 +51,20 @@ def summarize(task: envs.Task, returns: np.ndarray) -> dict[str, float]:
 def read_evals(path: str, upto: int | None = None) -> list[dict]:
   """Evaluation records of a jsonl file by step, up to step `upto`.
 
-  A resumed run may evaluate a step twice; the last record of a step wins.
+  A resumed run may evaluate a step twice; the last record of a step wins. A last line
+  cut short (the process was killed while writing it) is skipped.
   """
   if not os.path.exists(path):
     return []
   by_step = {}
   with open(path) as f:
-    for line in f:
-      if line.strip():
-        entry = json.loads(line)
-        by_step[entry['step']] = entry
+    lines = [line for line in f if line.strip()]
+  for i, line in enumerate(lines):
+    try:
+      entry = json.loads(line)
+    except json.JSONDecodeError:
+      if i == len(lines) - 1:  # Cut short by a kill while it was written: not a record.
+        break
+      raise
+    by_step[entry['step']] = entry
   return [by_step[s] for s in sorted(by_step) if upto is None or s <= upto]

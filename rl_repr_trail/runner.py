@@ -72,7 +72,7 @@ class RunConfig:
   downstream_learning_rate: float | None = None  # None: 1e-4 for latent BC, 1e-3 for BC.
   finetune_decoder: bool = True
   # The learned-temperature entropy term on the tanh-Gaussian policies (TRAIL's decoder in
-  # both phases, BC's policy), as in the paper; False is the ablation (README: "Entropy term").
+  # both phases, BC's policy), as in the paper; False is the ablation (docs/results.md, "Entropy term").
   entropy_term: bool = True
   eval_interval: int = 10_000
   eval_episodes: int = 10
@@ -122,8 +122,8 @@ def validate(config: RunConfig) -> None:
   for name in ('embed_learning_rate', 'downstream_learning_rate'):
     rate = getattr(config, name)
     if rate is not None and not (isinstance(rate, (int, float)) and math.isfinite(rate)
-                                 and 0 < rate <= 1):
-      raise ConfigError(f'--{name}={rate}: expected a finite rate in (0, 1].')
+                                 and rate > 0):
+      raise ConfigError(f'--{name}={rate}: expected a finite positive rate.')
   if config.distribution not in training.DISTRIBUTIONS:
     raise ConfigError(f'--distribution={config.distribution}: expected one of '
                       f'{training.DISTRIBUTIONS}.')

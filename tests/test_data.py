@@ -180,3 +180,14 @@ def test_streamed_load_equals_in_memory_build(tmp_path, monkeypatch, with_next):
   assert streamed.observations.ctypes.data % 64 == 0
   if with_next:
     assert streamed.episode_end[8] and streamed.next_row[8] >= 14
+
+
+def test_an_evaluation_record_cut_short_by_a_kill_is_skipped(tmp_path):
+  from rl_repr_trail import evaluation  # pylint: disable=g-import-not-at-top
+  path = tmp_path / 'evals.jsonl'
+  path.write_text('{"step": 10, "return_mean": 1.0}\n{"step": 20, "return_mean": 2.0}\n'
+                  '{"step": 30, "retu')
+  assert [e['step'] for e in evaluation.read_evals(str(path))] == [10, 20]
+  path.write_text('{"step": 10, "retu\n{"step": 20, "return_mean": 2.0}\n')
+  with pytest.raises(ValueError):  # Damage before the last line is not a kill's.
+    evaluation.read_evals(str(path))

@@ -150,7 +150,7 @@ def test_entropy_term_adds_alpha_times_sample_log_prob_or_nothing(linear_system,
 
 
 def test_entropy_term_pulls_the_mode_toward_the_action_center():
-  """The mechanism behind README's "Entropy term" finding: with the term, the policy's mode
+  """The mechanism behind the "Entropy term" finding (docs/results.md): with the term, the policy's mode
   sits closer to the middle of the action range than the data's typical action."""
   rng = np.random.default_rng(0)
   n = 2048

@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from rl_repr_trail import data
+from rl_repr_trail import downstream
 from rl_repr_trail import errors
 from rl_repr_trail import runner
 from conftest import write_rollout
@@ -169,9 +170,9 @@ def _observations_as_group(f):
 
 
 @pytest.mark.parametrize('case,match', [
-    ('nan_rate', r'--embed_learning_rate=nan: expected a finite rate in \(0, 1\]'),
-    ('inf_rate', r'--downstream_learning_rate=inf: expected a finite rate'),
-    ('negative_rate', r'--embed_learning_rate=-0.001: expected a finite rate'),
+    ('nan_rate', r'--embed_learning_rate=nan: expected a finite positive rate'),
+    ('inf_rate', r'--downstream_learning_rate=inf: expected a finite positive rate'),
+    ('negative_rate', r'--embed_learning_rate=-0.001: expected a finite positive rate'),
     ('huge', r"key 'observations' holds values beyond \+-1e\+06 \(first at row 11: 1e\+30\)"),
     ('zero_rows', 'holds no transition|0 transitions, fewer than one batch'),
     ('one_row', r'--offline_data .*bad.hdf5: [01] transitions, fewer than one batch '
@@ -332,38 +333,66 @@ def test_configure_threads_one_per_op_unless_the_environment_says(env_threads, e
   assert proc.stdout.split()[-1] == str(expected)
 
 
-def test_a_diverging_run_stops_keeps_its_checkpoint_and_resumes_once_fixed(hopper_files, tmp_path):
+def test_a_diverging_run_stops_keeps_its_checkpoint_and_resumes_once_fixed(hopper_files, tmp_path,
+                                                                            capsys):
   save_dir = tmp_path / 'run'
-  good = _config(hopper_files, save_dir, embed_learner='none', downstream='bc',
-                 downstream_steps=400, checkpoint_interval=100, log_interval=50)
-  runner.run(dataclasses.replace(good, downstream_steps=100))  # A good checkpoint at 100.
-  os.remove(save_dir / 'results.json')
-  # A rate this large blows BC's weights up within a few hundred steps.
-  bad = dataclasses.replace(good, downstream_learning_rate=1.0)
-  with pytest.raises(errors.RunError, match=r'\[downstream\] diverged between steps \d+ and '
-                     r'\d+: .*(nan|inf).*its last checkpoint \(ckpt-100\) is kept') as error:
-    with np.errstate(all='ignore'):
-      runner.run(bad)
+  good = _config(hopper_files, save_dir, pretrain_steps=100, downstream_steps=200,
+                 checkpoint_interval=100, log_interval=50)
+  # Latent BC at a rate that blows its weights past float32's range within a few steps;
+  # pretraining (checkpointed at step 100) went well.
+  bad = dataclasses.replace(good, downstream_learning_rate=1e4)
+  with pytest.raises(errors.RunError, match=r'\[downstream\] diverged between steps 0 and 50: '
+                     r'.*(nan|inf).*no checkpoint of this phase was saved') as error:
+    runner.run(bad)
   assert '\n' not in str(error.value)
   assert not (save_dir / 'results.json').exists()
-  assert tf.train.latest_checkpoint(str(save_dir / 'downstream')).endswith('ckpt-100')
+  assert tf.train.latest_checkpoint(str(save_dir / 'pretrain')).endswith('ckpt-100')
+  assert tf.train.latest_checkpoint(str(save_dir / 'downstream')) is None
   assert not (save_dir / runner.LOCK_FILE).exists()
-  # With the rate fixed, the same directory resumes from the last good checkpoint.
+  tags = _tags(save_dir / 'tb')  # TensorBoard kept what came before.
+  assert 'pretrain/contrastive_loss' in tags and 'downstream/loss' not in tags
+  # With the rate fixed, the same directory goes on from the last good checkpoint.
+  capsys.readouterr()
   results = runner.run(good)
-  assert results['downstream_steps'] == 400 and np.isfinite(results['final']['return_mean'])
+  assert '[pretrain] finished earlier at step 100: reusing it.' in capsys.readouterr().out
+  assert results['downstream_steps'] == 200 and np.isfinite(results['final']['return_mean'])
 
 
-def test_the_binary_exits_nonzero_on_divergence(hopper_files, tmp_path):
+def test_a_state_with_a_non_finite_weight_is_never_saved(hopper_files, tmp_path):
+  save_dir = tmp_path / 'run'
+  config = _config(hopper_files, save_dir, embed_learner='none', downstream='bc',
+                   downstream_steps=100, checkpoint_interval=50, log_interval=50)
+  original = downstream.BC.update
+
+  # A weight turns inf at step 60. Where ReLU maps the NaN it makes to 0 (oneDNN's CPU
+  # kernel does), the reported loss stays finite and only the weight check sees it.
+  def update(self, batch):
+    metrics = original(self, batch)
+    variable = self.policy.trainable_variables[0]
+    variable.assign(tf.where(tf.equal(self.updates, 60), variable + np.inf, variable))
+    return metrics
+
+  with pytest.MonkeyPatch.context() as patch:
+    patch.setattr(downstream.BC, 'update', update)
+    with pytest.raises(errors.RunError, match=r'\[downstream\] diverged between steps (50|100) '
+                       r'and 100: .*(NaN or inf|nan).*its last checkpoint \(ckpt-50\)'):
+      runner.run(config)
+  assert tf.train.latest_checkpoint(str(save_dir / 'downstream')).endswith('ckpt-50')
+
+
+def test_the_binary_exits_nonzero_on_divergence_with_quiet_logs(hopper_files, tmp_path):
   proc = subprocess.run(
       [sys.executable, '-m', 'rl_repr_trail.train_eval', '--embed_learner=none',
        '--downstream=bc', f'--expert_data={hopper_files["expert"]}', '--downstream_steps=300',
-       '--downstream_learning_rate=1.0', '--hidden=32,32', '--batch_size=32',
-       '--expert_size=500', '--eval_interval=300', '--eval_episodes=1', '--log_interval=50',
-       '--checkpoint_interval=100', f'--save_dir={tmp_path / "run"}'],
+       '--downstream_learning_rate=1e4', '--hidden=32,32', '--batch_size=32',
+       '--expert_size=500', '--log_interval=50', '--checkpoint_interval=100',
+       f'--save_dir={tmp_path / "run"}'],
       capture_output=True, text=True, timeout=300)
-  assert proc.returncode == 1, proc.stderr[-2000:]
-  assert 'error: [downstream] diverged between steps' in proc.stderr
+  assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+  assert 'error: [downstream] diverged between steps 0 and 50' in proc.stderr
   assert 'Traceback' not in proc.stderr
+  # absl's INFO lines (TensorFlow logs one per checkpoint) are off unless --verbosity says.
+  assert 'functional_saver' not in proc.stderr
   assert not (tmp_path / 'run' / 'results.json').exists()
 
 
