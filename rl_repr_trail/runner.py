@@ -309,6 +309,10 @@ class _Phase:
             f'{self.manager.latest_checkpoint}: this checkpoint does not hold the {name} '
             'networks of this version of rl_repr_trail (it was made by another version); '
             'resume it with that version, or start anew in another --save_dir.') from None
+      for trackable in trackables.values():
+        for optimizer in trackable._flatten(  # pylint: disable=protected-access
+            predicate=lambda x: isinstance(x, training.Adam)):
+          optimizer.apply_configured_rate()
 
   @property
   def current(self) -> int:

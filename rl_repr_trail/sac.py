@@ -385,7 +385,10 @@ def _evaluate_and_snapshot(learner, task, run_dir, step, config, writer, metrics
 
 
 def _picked_evals(run_dir: str) -> tuple[dict, dict]:
-  evals = evaluation.read_evals(os.path.join(run_dir, 'evals.jsonl'))
+  """The expert's and the medium's evaluation records, among the snapshots on disk (a run
+  resumed from an exported state holds only some of its earlier ones)."""
+  evals = [e for e in evaluation.read_evals(os.path.join(run_dir, 'evals.jsonl'))
+           if os.path.exists(_snapshot_path(run_dir, e['step']))]
   if not evals:
     raise FileNotFoundError(f'No evaluated snapshots in {run_dir}: train an expert first.')
   expert = max(evals, key=lambda e: e['return_mean'])
@@ -407,21 +410,27 @@ def pick_policies(run_dir: str) -> dict[str, experts.MlpPolicy]:
           for level, entry in (('expert', expert), ('medium', medium))}
 
 
+# Medium targets kept in a resume state: a third of the best return, and of bests up to
+# three times it that the run may still reach.
+_MEDIUM_TARGETS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
+
+
 def export_resume_state(run_dir: str, dest: str) -> int:
   """Writes what a resume on another machine needs into `dest` (replaced whole): the
   latest checkpoint with its random state, config.json, evals.jsonl and the snapshots
-  that `pick_policies` picks now or could pick later (every snapshot before the best
-  whose return is within [1/6, 1/2] of the best's, the medium candidates). Returns its
-  size in bytes."""
+  that `pick_policies` picks now or could pick later (the best, and for a third of the
+  best return and of bests up to 3x it the snapshot closest to it). Returns its size in
+  bytes."""
   latest = tf.train.latest_checkpoint(os.path.join(run_dir, 'ckpt'))
   if latest is None:
     raise FileNotFoundError(f'No SAC checkpoint in {run_dir}.')
   expert, medium = _picked_evals(run_dir)
-  evals = evaluation.read_evals(os.path.join(run_dir, 'evals.jsonl'))
-  best = expert['return_mean']
+  evals = [e for e in evaluation.read_evals(os.path.join(run_dir, 'evals.jsonl'))
+           if os.path.exists(_snapshot_path(run_dir, e['step']))]
+  third = expert['return_mean'] / 3.0
   steps = {expert['step'], medium['step']} | {
-      e['step'] for e in evals
-      if e['step'] < expert['step'] and best / 6 <= e['return_mean'] <= best / 2}
+      min(evals, key=lambda e, t=third * f: abs(e['return_mean'] - t))['step']
+      for f in _MEDIUM_TARGETS}
   tmp = dest + '.tmp'
   shutil.rmtree(tmp, ignore_errors=True)
   os.makedirs(os.path.join(tmp, 'ckpt'))

@@ -46,6 +46,16 @@ class Adam(tf_keras.optimizers.Adam):
   m, v and the variable instead of about ten element-wise ops): the same update, same
   slots and checkpoints, measurably faster for the downstream steps (docs/speed.md)."""
 
+  def __init__(self, learning_rate, **kwargs):
+    super().__init__(learning_rate, **kwargs)
+    self._configured_rate = learning_rate
+
+  def apply_configured_rate(self) -> None:
+    """Sets a constant rate back to the one this optimizer was made with: a checkpoint
+    restores the rate it was saved with, and a resumed run must use the one asked for."""
+    if isinstance(self._configured_rate, (int, float)):
+      self.learning_rate.assign(self._configured_rate)
+
   def update_step(self, gradient, variable):
     dtype = variable.dtype
     step = tf.cast(self.iterations + 1, dtype)

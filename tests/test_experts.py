@@ -91,6 +91,23 @@ def test_bundled_policy_is_trained(task_name, level):
   assert envs.normalized_score(task, returns.mean()) > floor, (returns, random_returns)
 
 
+def test_bundled_ant_expert_walks_on_observations_without_contact_forces():
+  # The ant task gives D4RL's observations (dims 27..110 zero). Standing still for the
+  # whole episode earns about 1000 (32 normalized: the healthy reward, no control cost);
+  # only a policy that walks forward scores above 40.
+  ant = envs.get_task('ant')
+  seen = []
+  policy = experts.load_bundled('ant', 'expert')
+
+  def watched(obs):
+    seen.append(obs.copy())
+    return policy(obs)
+
+  returns = evaluation.run_episodes(watched, ant, num_episodes=3, seed=123)
+  assert not np.any(np.concatenate(seen)[:, 27:])
+  assert envs.normalized_score(ant, returns.mean()) > 40.0, returns
+
+
 def test_pick_policies_takes_best_as_expert_and_a_third_before_it_as_medium(tmp_path):
   snapshots = tmp_path / 'snapshots'
   snapshots.mkdir()
@@ -193,3 +210,29 @@ def test_sac_training_prints_no_warnings_of_its_dependencies(tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   assert (tmp_path / 'evals.jsonl').exists()
   assert 'Warning' not in result.stderr, result.stderr[-2000:]
+
+
+def test_an_exported_state_keeps_the_snapshots_later_picks_can_need(tmp_path):
+  run = tmp_path / 'run'
+  (run / 'snapshots').mkdir(parents=True)
+  (run / 'ckpt').mkdir()
+  returns = {10: 100.0, 20: 300.0, 30: 500.0, 40: 700.0, 50: 1000.0, 60: 1400.0, 70: 2000.0,
+             80: 3000.0, 90: 2800.0}
+  with open(run / 'evals.jsonl', 'w') as f:
+    for step, ret in returns.items():
+      f.write(json.dumps({'step': step, 'return_mean': ret}) + '\n')
+      experts.MlpPolicy([np.zeros((2, 2))], [np.zeros(2)], -np.ones(1), np.ones(1),
+                        {'step': step}).save(str(run / 'snapshots' / f'step_{step:09d}.npz'))
+  (run / 'config.json').write_text('{}')
+  variable = tf.Variable(1.0)
+  manager = tf.train.CheckpointManager(tf.train.Checkpoint(v=variable), str(run / 'ckpt'), 2)
+  manager.save(checkpoint_number=90)
+  (run / 'ckpt' / 'rng-90.json').write_text('{}')
+  sac.export_resume_state(str(run), str(tmp_path / 'state'))
+  kept = sorted(int(name[5:14]) for name in os.listdir(tmp_path / 'state' / 'snapshots'))
+  # The best (80); a third of 3000 is 1000 (50); of bests up to 3x: 1250 -> 1400 (60),
+  # 1500 -> 1400, 2000 (70), 2500 -> 2000 or 2800, 3000 (80).
+  assert 80 in kept and 50 in kept and 60 in kept and 70 in kept
+  assert 10 not in kept and 20 not in kept
+  # Picks made from the exported state use only the snapshots it holds.
+  assert sac.pick_policies(str(tmp_path / 'state'))['medium'].metadata['step'] == 50

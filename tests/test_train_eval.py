@@ -417,3 +417,18 @@ def test_a_second_run_on_a_locked_directory_is_refused_and_a_stale_lock_taken_ov
   runner.run(config)
   assert f'taking over the lock of process {live.pid}' in capsys.readouterr().out
   assert (save_dir / 'results.json').exists() and not (save_dir / runner.LOCK_FILE).exists()
+
+
+def test_a_resumed_run_uses_the_learning_rate_it_is_given(hopper_files, tmp_path):
+  # The optimizer's rate is a variable its checkpoint holds; a rerun that asks for another
+  # (e.g. after a divergence) must train with the new one.
+  save_dir = tmp_path / 'run'
+  first = _config(hopper_files, save_dir, pretrain_steps=100, downstream_steps=100,
+                  checkpoint_interval=100)
+  runner.run(first)
+  os.remove(save_dir / 'results.json')
+  runner.run(dataclasses.replace(first, pretrain_steps=200, embed_learning_rate=1e-3))
+  reader = tf.train.load_checkpoint(str(save_dir / 'pretrain'))
+  rates = {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+           if 'learning_rate' in k and 'temperature' not in k}
+  assert rates and all(np.isclose(v, 1e-3) for v in rates.values()), rates
