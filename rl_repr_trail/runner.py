@@ -241,6 +241,8 @@ LOCK_FILE = 'lock'
 
 
 def _pid_alive(pid: int) -> bool:
+  if pid <= 0:  # Not a process id (a lock file that is not ours).
+    return False
   try:
     os.kill(pid, 0)
   except ProcessLookupError:
@@ -279,6 +281,9 @@ def run_dir_lock(save_dir: str):
     with os.fdopen(fd, 'w') as f:
       json.dump(me, f)
     break
+  else:  # Another process took the stale lock over first.
+    raise ConfigError(f'{save_dir} is in use by another run (see {path}); pass another '
+                      '--save_dir.')
   try:
     yield
   finally:
