@@ -63,7 +63,7 @@ class TanhGaussianPolicy(tf_keras.Model):
   def sample_log_prob(self, base: tfd.Distribution, noise: tf.Tensor) -> tf.Tensor:
     """log pi(a~) of the reparametrized sample a~ = squash(mean + std * noise): the entropy
     term's estimate. The noise is given so that replicas can share one global draw."""
-    return self._squashed_log_prob(base, base.mean() + base.stddev() * noise)
+    return self.sample(base, noise)[1]
 
   def sample(self, base: tfd.Distribution, noise: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """The reparametrized sample a~ = squash(mean + std * noise) and its log pi(a~)."""
