@@ -9,6 +9,6 @@
 # the names D4RL downloads them to; when one is missing the sweep stops before any run and
 # names every file it needs. quick: umaze; paper: umaze, medium, large.
 source "$(dirname "$0")/common.sh"
-scale="${1:-quick}"
-[[ $# -gt 0 ]] && shift
+scale=quick
+if [[ $# -gt 0 && "$1" != --* ]]; then scale="$1"; shift; fi
 run_table antmaze "$scale" "$@"

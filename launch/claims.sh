@@ -6,7 +6,7 @@
 #
 #   launch/claims.sh [reduced] [sweep flags: --parallel=N --root=DIR --override=JSON]
 source "$(dirname "$0")/common.sh"
-scale="${1:-reduced}"
-[[ $# -gt 0 ]] && shift
+scale=reduced
+if [[ $# -gt 0 && "$1" != --* ]]; then scale="$1"; shift; fi
 run_table claims "$scale" "$@"
 "$python" -m rl_repr_trail.claims "$root"

@@ -9,6 +9,6 @@
 # paper: cartpole_swingup, cheetah_run, walker_walk, quadruped_run; each needs its bundled
 # policies (python -m rl_repr_trail.collect train_expert --env=TASK, then export_policies).
 source "$(dirname "$0")/common.sh"
-scale="${1:-quick}"
-[[ $# -gt 0 ]] && shift
+scale=quick
+if [[ $# -gt 0 && "$1" != --* ]]; then scale="$1"; shift; fi
 run_table dm_control "$scale" "$@"

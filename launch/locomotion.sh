@@ -8,6 +8,6 @@
 # paper: the paper's scale, launch/configs/locomotion_paper.json (days on a CPU).
 # A rerun skips finished runs and resumes interrupted ones.
 source "$(dirname "$0")/common.sh"
-scale="${1:-quick}"
-[[ $# -gt 0 ]] && shift
+scale=quick
+if [[ $# -gt 0 && "$1" != --* ]]; then scale="$1"; shift; fi
 run_table locomotion "$scale" "$@"

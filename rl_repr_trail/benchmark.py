@@ -32,6 +32,7 @@ import tensorflow as tf
 
 from rl_repr_trail import data
 from rl_repr_trail import downstream
+from rl_repr_trail import skills
 from rl_repr_trail import trail
 from rl_repr_trail import training
 
@@ -41,8 +42,9 @@ flags.DEFINE_integer('transitions', 1_000_000, 'Transitions of synthetic ant-siz
 flags.DEFINE_integer('steps', 200, 'Update steps per timed call.', lower_bound=1)
 flags.DEFINE_integer('repeats', 3, 'Timed calls; the median is reported.', lower_bound=1)
 flags.DEFINE_integer('batch_size', 256, 'Batch size.', lower_bound=1)
-STEPS = ('trail_ebm', 'trail_linear', 'latent_bc', 'bc')
-flags.DEFINE_list('only', [], f'Benchmark only these update steps, of {", ".join(STEPS)}.')
+STEPS = ('trail_ebm', 'trail_linear', 'latent_bc', 'bc', 'opal')
+flags.DEFINE_list('only', [], f'Benchmark only these update steps, of {", ".join(STEPS)} '
+                  '(default: all but opal, the slow skill pretraining step).')
 flags.register_validator('only', lambda names: set(names) <= set(STEPS),
                          f'--only: expected names of {", ".join(STEPS)}.')
 
@@ -204,10 +206,11 @@ def main(argv: list[str]) -> None:
     # The expert data: 10,000 transitions, as in the paper (fewer when the data is smaller).
     expert = dataset.first_transitions(min(10_000, len(dataset.transition_rows())))
     sampler = training.Sampler(dataset, 0)
+    window_sampler = training.Sampler(dataset, 0, window=10) if 'opal' in FLAGS.only else None
     del dataset
   loaded_gb = memory_gb('VmRSS')
   rows = {}
-  wanted = lambda name: not FLAGS.only or name in FLAGS.only
+  wanted = lambda name: name in FLAGS.only if FLAGS.only else name != 'opal'
 
   def bench(name, update, batch_sampler):
     graph = step_graph(update, batch_sampler, FLAGS.batch_size)
@@ -228,11 +231,14 @@ def main(argv: list[str]) -> None:
   if wanted('latent_bc'):
     latent_bc = downstream.LatentBC(ebm, OBS_DIM, ACTION_DIM, downstream.LatentBCConfig())
     r = expert.transition_rows()
-    latents = latent_bc.latents(expert.observations[r], expert.actions[r])
-    bench('latent_bc', latent_bc.update, training.Sampler(expert, 1, {'latents': latents}))
+    targets = latent_bc.targets(expert.observations[r], expert.actions[r])
+    bench('latent_bc', latent_bc.update, training.Sampler(expert, 1, targets))
   if wanted('bc'):
-    bc = downstream.BC(OBS_DIM, low, high, downstream.BCConfig(), 200_000)
+    bc = downstream.BC(OBS_DIM, low, high, downstream.BCConfig())
     bench('bc', bc.update, training.Sampler(expert, 2))
+  if wanted('opal'):
+    opal = skills.SkillLearner(OBS_DIM, low, high, skills.SkillConfig())
+    bench('opal', opal.update, window_sampler)
   print()
   print(f'| update step | steps/s (median of {FLAGS.repeats} x {FLAGS.steps}) | GFLOP/step | '
         'GFLOP/s | products alone steps/s | ceiling GFLOP/s | target steps/s | '

@@ -1,9 +1,9 @@
 """Downstream imitation of expert data: latent BC on TRAIL's latent actions, and plain BC.
 
-Both learners have `update(batch)` returning scalar metrics, `act(observations)`
-returning deterministic actions and `actor(obs_dim)`, the compiled numpy policy; both
-add the entropy term with a learned temperature (target entropy -|A|) to the policy's
-negative log-likelihood, unless their config's `entropy_term` is off.
+Both learners have `update(batch)` returning scalar metrics and `actor(obs_dim)`, the
+numpy policy evaluation runs; both add the entropy term with a learned temperature
+(target entropy -|A|) to the policy's negative log-likelihood, unless their config's
+`entropy_term` is off. Defaults are the original rl_repr code's.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from rl_repr_trail import policies
 from rl_repr_trail import trail
 from rl_repr_trail import training
 
+# How a latent policy acts: z sampled from pi_Z(s) at each choice (the original code's),
+# or its mean (the paper's text).
+LATENT_ACTIONS = ('sample', 'mean')
+
 
 @dataclasses.dataclass
 class LatentBCConfig:
@@ -26,15 +30,24 @@ class LatentBCConfig:
   hidden: tuple[int, ...] = (256, 256)
   finetune_decoder: bool = True
   entropy_term: bool = True
+  latent_action: str = 'sample'
 
 
 @dataclasses.dataclass
 class BCConfig:
   learning_rate: float = 1e-3
   hidden: tuple[int, ...] = (256, 256)
-  # The rate drops 10x at these fractions of the run (180k and 190k of 200k steps).
-  decay_at: tuple[float, float] = (0.9, 0.95)
+  # The rate (the policy's and the temperature's) drops 10x after these optimizer steps.
+  decay_steps: tuple[int, int] = (180_000, 190_000)
   entropy_term: bool = True
+
+
+def step_decay(learning_rate: float, boundaries: tuple[int, ...]
+               ) -> tf_keras.optimizers.schedules.LearningRateSchedule:
+  """`learning_rate`, divided by 10 after each boundary (Keras: steps <= the boundary keep
+  the earlier rate), the schedule of the original's BC."""
+  return tf_keras.optimizers.schedules.PiecewiseConstantDecay(
+      list(boundaries), [learning_rate / 10 ** i for i in range(len(boundaries) + 1)])
 
 
 def compiled_actor(act: Callable[[tf.Tensor], tf.Tensor], obs_dim: int
@@ -42,6 +55,47 @@ def compiled_actor(act: Callable[[tf.Tensor], tf.Tensor], obs_dim: int
   """A numpy policy over batches of observations from a learner's `act`, traced once."""
   act = tf.function(act, input_signature=[tf.TensorSpec([None, obs_dim], tf.float32)])
   return lambda observations: act(observations).numpy()
+
+
+class LatentNoise:
+  """Standard normal noise for the z a latent policy samples while acting (zeros with
+  latent_action='mean', so z is pi_Z's mean). `reset(seed)` at each episode start makes
+  an evaluation reproducible for its seed."""
+
+  def __init__(self, latent_dim: int, latent_action: str):
+    if latent_action not in LATENT_ACTIONS:
+      raise ValueError(f'latent_action={latent_action!r}: expected one of {LATENT_ACTIONS}')
+    self.latent_dim, self.sample = latent_dim, latent_action == 'sample'
+    self.reset(0)
+
+  def reset(self, seed: int) -> None:
+    self._rng = np.random.default_rng(seed)
+
+  def __call__(self, rows: int) -> np.ndarray:
+    if not self.sample:
+      return np.zeros((rows, self.latent_dim), np.float32)
+    return self._rng.standard_normal((rows, self.latent_dim), dtype=np.float32)
+
+
+def sampled_latent(distribution, noise: tf.Tensor) -> tf.Tensor:
+  """z = mean + std * noise of a diagonal Gaussian over latents."""
+  return distribution.mean() + distribution.stddev() * noise
+
+
+class LatentActor:
+  """Acts with the decoder's mode at z = sampled_latent(pi_Z(s), noise), a new z each step."""
+
+  def __init__(self, act: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], obs_dim: int,
+               latent_dim: int, latent_action: str):
+    self._act = tf.function(act, input_signature=[
+        tf.TensorSpec([None, obs_dim], tf.float32), tf.TensorSpec([None, latent_dim], tf.float32)])
+    self.noise = LatentNoise(latent_dim, latent_action)
+
+  def reset(self, seed: int) -> None:
+    self.noise.reset(seed)
+
+  def __call__(self, observations: np.ndarray) -> np.ndarray:
+    return self._act(observations, self.noise(len(observations))).numpy()
 
 
 def _entropy_terms(learner, policy: policies.TanhGaussianPolicy, distribution,
@@ -56,8 +110,9 @@ def _entropy_terms(learner, policy: policies.TanhGaussianPolicy, distribution,
 class LatentBC(tf.Module):
   """Imitates expert latent actions z* = phi(s, a*) with pi_Z and decodes them with pi_alpha.
 
-  phi is frozen, so z* is computed once for the whole expert data (`latents`) and
-  given in each batch under 'latents'. The decoder is fine-tuned unless disabled.
+  phi is frozen, so z* is computed once for the whole expert data (`targets`) and
+  given in each batch under 'latents'. The decoder is fine-tuned unless disabled. The
+  decoder's temperature is pretraining's log_alpha, continued at this phase's rate.
   """
 
   def __init__(self, embedding: trail.TrailLearner, obs_dim: int, action_dim: int,
@@ -71,10 +126,10 @@ class LatentBC(tf.Module):
     self.latent_policy = policies.GaussianLatentPolicy(obs_dim, embedding.latent_dim,
                                                        config.hidden)
     self.temperature = policies.Temperature(action_dim, config.learning_rate,
-                                            config.entropy_term)
+                                            config.entropy_term,
+                                            log_alpha=embedding.temperature.log_alpha)
     self.optimizer = training.Adam(config.learning_rate)
     self.optimizer.build(self._variables)
-    self.temperature.optimizer.build([self.temperature.log_alpha])
 
   @property
   def _variables(self) -> list[tf.Variable]:
@@ -83,13 +138,13 @@ class LatentBC(tf.Module):
       variables += self.decoder.trainable_variables
     return variables
 
-  def latents(self, observations: np.ndarray, actions: np.ndarray,
-              batch_size: int = 4096) -> np.ndarray:
-    """z* = embed(s, a*) for every expert transition, in batches."""
+  def targets(self, observations: np.ndarray, actions: np.ndarray,
+              batch_size: int = 4096) -> dict[str, np.ndarray]:
+    """{'latents': z* = embed(s, a*)} for every expert transition, in batches."""
     out = [self.embedding.embed(observations[i:i + batch_size], actions[i:i + batch_size])
            for i in range(0, len(observations), batch_size)]
-    return np.concatenate([z.numpy() for z in out]) if out else np.zeros(
-        (0, self.embedding.latent_dim), np.float32)
+    return {'latents': np.concatenate([z.numpy() for z in out]) if out else np.zeros(
+        (0, self.embedding.latent_dim), np.float32)}
 
   def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     obs, actions, latents = batch['observations'], batch['actions'], batch['latents']
@@ -109,33 +164,30 @@ class LatentBC(tf.Module):
             'entropy': -training.reported(training.global_mean(sample_log_prob)),
             'alpha': self.temperature.alpha, 'alpha_loss': alpha_loss}
 
-  def act(self, observations: tf.Tensor) -> tf.Tensor:
-    """a = mode of pi_alpha(. | s, z) with z the mean of pi_Z(s)."""
-    latents = self.latent_policy(observations).mean()
+  def act(self, observations: tf.Tensor, noise: tf.Tensor) -> tf.Tensor:
+    """a = mode of pi_alpha(. | s, z), z = mean + std * noise of pi_Z(s)."""
+    latents = sampled_latent(self.latent_policy(observations), noise)
     return self.decoder.mode(tf.concat([observations, latents], axis=-1))
 
-  def actor(self, obs_dim: int) -> Callable[[np.ndarray], np.ndarray]:
-    return compiled_actor(self.act, obs_dim)
+  def actor(self, obs_dim: int) -> LatentActor:
+    return LatentActor(self.act, obs_dim, self.embedding.latent_dim, self.config.latent_action)
 
 
 class BC(tf.Module):
   """Behavioral cloning with a tanh-Gaussian policy: the paper's BC baseline."""
 
   def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-               config: BCConfig, total_steps: int, seed: int = 0):
+               config: BCConfig, seed: int = 0):
     super().__init__(name='bc')
     self.config = config
     self.seed, self.action_dim = seed, len(action_low)
     self.updates = training.sync_counter('updates')
     self.policy = policies.TanhGaussianPolicy(obs_dim, action_low, action_high, config.hidden)
-    schedule = tf_keras.optimizers.schedules.PiecewiseConstantDecay(
-        [int(f * total_steps) for f in config.decay_at],
-        [config.learning_rate, config.learning_rate / 10, config.learning_rate / 100])
-    self.optimizer = training.Adam(schedule)
+    self.optimizer = training.Adam(step_decay(config.learning_rate, config.decay_steps))
     self.optimizer.build(self.policy.trainable_variables)
-    self.temperature = policies.Temperature(len(action_low), config.learning_rate,
-                                            config.entropy_term)
-    self.temperature.optimizer.build([self.temperature.log_alpha])
+    self.temperature = policies.Temperature(
+        len(action_low), step_decay(config.learning_rate, config.decay_steps),
+        config.entropy_term)
 
   def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     with tf.GradientTape() as tape:

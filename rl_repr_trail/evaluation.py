@@ -1,4 +1,4 @@
-"""Deterministic evaluation episodes: raw returns and D4RL normalized scores."""
+"""Evaluation episodes, reproducible for a seed: raw returns and D4RL normalized scores."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numpy as np
 from rl_repr_trail import envs
 
 # A policy maps a batch of observations [B, obs_dim] to actions [B, action_dim]. One with
-# a `reset()` method (a skill actor that holds z) has it called at each episode start.
+# a `reset(seed)` method (an actor that samples latents or holds z) has it called at each
+# episode start with the episode's seed, so that its draws repeat for a seed.
 Policy = Callable[[np.ndarray], np.ndarray]
 
 
@@ -27,7 +28,7 @@ def run_episodes(policy: Policy, task: envs.Task, num_episodes: int, seed: int,
   for episode in range(num_episodes):
     obs, _ = env.reset(seed=seed + episode)
     if hasattr(policy, 'reset'):
-      policy.reset()
+      policy.reset(seed + episode)
     done = False
     while not done:
       obs = obs.astype(np.float32)

@@ -1,12 +1,30 @@
-"""Multilayer perceptrons shared by every learner."""
+"""Multilayer perceptrons shared by every learner, initialised as the original rl_repr code.
+
+Every layer's kernel is VarianceScaling(scale, fan_in, uniform): U(-l, l) with
+l = sqrt(3 scale / fan_in), scale 0.333 (`HIDDEN_SCALE`), except the output layer of the
+policy trunks, scale 0.01 (`NEAR_ZERO_SCALE`), so that those policies start with mean
+and log-std near 0. Biases start at zero. The SAC experts keep Keras' Glorot uniform
+(`init='glorot'`): they are not part of the original's method.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
-import tensorflow as tf
 import tf_keras
+
+HIDDEN_SCALE = 0.333
+NEAR_ZERO_SCALE = 0.01
+INITS = ('original', 'glorot')
+
+
+def kernel_initializer(scale: float, init: str = 'original') -> tf_keras.initializers.Initializer:
+  """The original's VarianceScaling(scale, fan_in, uniform), or Keras' Glorot uniform."""
+  if init not in INITS:
+    raise ValueError(f'init={init!r}: expected one of {INITS}')
+  if init == 'glorot':
+    return tf_keras.initializers.GlorotUniform()
+  return tf_keras.initializers.VarianceScaling(scale, mode='fan_in', distribution='uniform')
 
 
 def _built(layers: list[tf_keras.layers.Layer], input_dim: int, name: str
@@ -16,28 +34,36 @@ def _built(layers: list[tf_keras.layers.Layer], input_dim: int, name: str
   return model
 
 
-def _relu_layers(hidden: Sequence[int]) -> list[tf_keras.layers.Dense]:
-  return [tf_keras.layers.Dense(units, activation='relu') for units in hidden]
+def _hidden_layers(hidden: Sequence[int], activation: str, init: str
+                   ) -> list[tf_keras.layers.Dense]:
+  return [tf_keras.layers.Dense(units, activation=activation,
+                                kernel_initializer=kernel_initializer(HIDDEN_SCALE, init))
+          for units in hidden]
 
 
-def mlp(input_dim: int, hidden: Sequence[int], output_dim: int, name: str) -> tf_keras.Sequential:
-  """ReLU MLP with a linear output layer, built for inputs of width `input_dim`."""
-  return _built(_relu_layers(hidden) + [tf_keras.layers.Dense(output_dim)], input_dim, name)
+def mlp(input_dim: int, hidden: Sequence[int], output_dim: int, name: str,
+        activation: str = 'swish', output_scale: float = HIDDEN_SCALE,
+        init: str = 'original') -> tf_keras.Sequential:
+  """An MLP with a linear output layer, built for inputs of width `input_dim`."""
+  output = tf_keras.layers.Dense(output_dim,
+                                 kernel_initializer=kernel_initializer(output_scale, init))
+  return _built(_hidden_layers(hidden, activation, init) + [output], input_dim, name)
 
 
-def relu_body(input_dim: int, hidden: Sequence[int], name: str) -> tf_keras.Sequential:
-  """The ReLU layers of `mlp` alone, for networks whose output layer is held apart."""
-  return _built(_relu_layers(hidden), input_dim, name)
+def body(input_dim: int, hidden: Sequence[int], name: str, activation: str = 'swish'
+         ) -> tf_keras.Sequential:
+  """The hidden layers of `mlp` alone, for networks whose output layer is held apart."""
+  return _built(_hidden_layers(hidden, activation, 'original'), input_dim, name)
 
 
 def output_heads(input_dim: int, widths: Sequence[int], name: str) -> list[tf_keras.layers.Dense]:
   """Linear layers that together are one output layer of width sum(widths), split by
-  columns: the same function, and the same initial distribution (Keras' Glorot uniform
-  for the whole layer), with one product per head instead of one wide product."""
-  limit = math.sqrt(6.0 / (input_dim + sum(widths)))
+  columns: with a fan-in initialiser each head has that layer's distribution, and each
+  is one product instead of a share of one wide product."""
   heads = [tf_keras.layers.Dense(width, name=f'{name}_{i}',
-                                 kernel_initializer=tf_keras.initializers.RandomUniform(
-                                     -limit, limit)) for i, width in enumerate(widths)]
+                                 kernel_initializer=kernel_initializer(HIDDEN_SCALE))
+           for i, width in enumerate(widths)]
   for head in heads:
     head.build((None, input_dim))
   return heads
+

@@ -16,9 +16,10 @@ tfd = tfp.distributions
 tfb = tfp.bijectors
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
-# Actions are pulled this far (relative to the half range) inside the bounds before
-# their log-prob is taken, so that data at the bounds has a finite likelihood.
-BOUND_EPS = 1e-6
+# Data actions are pulled this far (in action units, as the original code does) inside
+# the bounds before their log-prob is taken, so that data at the bounds has a finite
+# likelihood.
+BOUND_EPS = 1e-3
 
 
 class TanhGaussianPolicy(tf_keras.Model):
@@ -31,7 +32,8 @@ class TanhGaussianPolicy(tf_keras.Model):
   """
 
   def __init__(self, input_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-               hidden: Sequence[int] = (256, 256), name: str = 'tanh_gaussian_policy'):
+               hidden: Sequence[int] = (256, 256), name: str = 'tanh_gaussian_policy',
+               init: str = 'original'):
     super().__init__(name=name)
     low = np.asarray(action_low, np.float32)
     high = np.asarray(action_high, np.float32)
@@ -39,7 +41,12 @@ class TanhGaussianPolicy(tf_keras.Model):
     self.action_low, self.action_high = low, high
     self._center = tf.constant((high + low) / 2.0)
     self._half_range = tf.constant((high - low) / 2.0)
-    self.trunk = networks.mlp(input_dim, hidden, 2 * self.action_dim, name=f'{name}_mlp')
+    # A ReLU trunk whose near-zero output layer starts the policy at mean 0, log-std 0.
+    self.trunk = networks.mlp(input_dim, hidden, 2 * self.action_dim, name=f'{name}_mlp',
+                              activation='relu', output_scale=networks.NEAR_ZERO_SCALE,
+                              init=init)
+    self._low = tf.constant(low + BOUND_EPS)
+    self._high = tf.constant(high - BOUND_EPS)
     self._tanh = tfb.Tanh()
     self._log_half_range = float(np.sum(np.log((high - low) / 2.0)))
 
@@ -56,8 +63,8 @@ class TanhGaussianPolicy(tf_keras.Model):
 
   def log_prob(self, base: tfd.Distribution, actions: tf.Tensor) -> tf.Tensor:
     """Log-likelihood of data actions, finite at the action bounds."""
-    scaled = (actions - self._center) / self._half_range
-    u = tf.atanh(tf.clip_by_value(scaled, -1.0 + BOUND_EPS, 1.0 - BOUND_EPS))
+    clipped = tf.clip_by_value(actions, self._low, self._high)
+    u = tf.atanh((clipped - self._center) / self._half_range)
     return self._squashed_log_prob(base, u)
 
   def sample_log_prob(self, base: tfd.Distribution, noise: tf.Tensor) -> tf.Tensor:
@@ -75,7 +82,8 @@ class TanhGaussianPolicy(tf_keras.Model):
     return self._center + self._half_range * tf.tanh(self(inputs).mean())
 
 
-LOG_VAR_MIN, LOG_VAR_MAX = -20.0, 4.0
+# The original's clip of the latent Gaussians' log-variance: std >= exp(-2) = 0.135.
+LOG_VAR_MIN, LOG_VAR_MAX = -4.0, 15.0
 
 
 def diag_gaussian(params: tf.Tensor) -> tfd.Distribution:
@@ -84,24 +92,24 @@ def diag_gaussian(params: tf.Tensor) -> tfd.Distribution:
 
 
 def gaussian(mean: tf.Tensor, log_var: tf.Tensor) -> tfd.Distribution:
-  """A diagonal Gaussian from means and log-variances (clipped to [-20, 4])."""
+  """A diagonal Gaussian from means and log-variances (clipped to [LOG_VAR_MIN, LOG_VAR_MAX])."""
   log_var = tf.clip_by_value(log_var, LOG_VAR_MIN, LOG_VAR_MAX)
   return tfd.Independent(tfd.Normal(mean, tf.exp(0.5 * log_var)), 1)
 
 
 class GaussianLatentPolicy(tf_keras.Model):
-  """pi_Z(z | s): a diagonal Gaussian whose mean and log-variance come from an MLP.
+  """pi_Z(z | s): a diagonal Gaussian whose mean and log-variance come from a swish MLP.
 
   The MLP's 2k-wide output layer is held as two k-wide heads (mean, log-variance): the
-  same network, but at k = 256 two half-width products and their gradients run about
-  20% faster on this project's CPU than one full-width product, and no split of the
-  output (nor concatenation of its gradient) is needed (docs/speed.md).
+  same network, but two half-width products and their gradients run faster on a CPU
+  than one full-width product, and no split of the output (nor concatenation of its
+  gradient) is needed (docs/speed.md).
   """
 
   def __init__(self, obs_dim: int, latent_dim: int, hidden: Sequence[int] = (256, 256),
                name: str = 'latent_policy'):
     super().__init__(name=name)
-    self.body = networks.relu_body(obs_dim, hidden, name=f'{name}_body')
+    self.body = networks.body(obs_dim, hidden, name=f'{name}_body')
     self.mean_head, self.log_var_head = networks.output_heads(
         hidden[-1] if hidden else obs_dim, (latent_dim, latent_dim), name=f'{name}_head')
 
@@ -111,30 +119,39 @@ class GaussianLatentPolicy(tf_keras.Model):
 
 
 class Temperature(tf.Module):
-  """Learned entropy temperature alpha = exp(log_alpha), target entropy -|A|.
+  """Learned temperature alpha = exp(log_alpha) of a regulariser, target entropy -|A|.
 
-  With `enabled=False` alpha is 0 and never updated: the entropy term drops out of
-  the loss (the --noentropy_term ablation).
+  The loss is the original code's, alpha * stop_gradient(excess) averaged over the global
+  batch, with excess = -log pi(a~) - target for the entropy term (`update`). `log_alpha`
+  may be another Temperature's variable (latent BC continues pretraining's). With
+  `enabled=False` alpha is 0 and never updated: the term drops out of the loss (the
+  --noentropy_term ablation).
   """
 
-  def __init__(self, action_dim: int, learning_rate: float, enabled: bool = True):
+  def __init__(self, action_dim: int, learning_rate, enabled: bool = True,
+               log_alpha: tf.Variable | None = None):
     super().__init__(name='temperature')
     self.enabled = enabled
-    self.log_alpha = tf.Variable(0.0, name='log_alpha')
+    self.log_alpha = log_alpha if log_alpha is not None else tf.Variable(0.0, name='log_alpha')
     self.target_entropy = -float(action_dim)
     self.optimizer = training.Adam(learning_rate)
+    self.optimizer.build([self.log_alpha])
 
   @property
   def alpha(self) -> tf.Tensor:
     return tf.exp(self.log_alpha) if self.enabled else tf.constant(0.0)
 
   def update(self, sample_log_prob: tf.Tensor) -> tf.Tensor:
-    """One step on -log_alpha * (log pi + target) over the global batch; returns that loss."""
+    """One step of the entropy term's temperature; returns its loss."""
+    return self.update_on(-sample_log_prob - self.target_entropy)
+
+  def update_on(self, excess: tf.Tensor) -> tf.Tensor:
+    """One step on alpha * mean(stop_gradient(excess)); returns that loss."""
     if not self.enabled:
       return tf.constant(0.0)
-    target = tf.stop_gradient(sample_log_prob + self.target_entropy)
+    excess = tf.stop_gradient(excess)
     with tf.GradientTape() as tape:
-      loss = -self.log_alpha * training.global_mean(target)
+      loss = tf.exp(self.log_alpha) * training.global_mean(excess)
     self.optimizer.apply_gradients(zip(tape.gradient(loss, [self.log_alpha]), [self.log_alpha]))
     return training.reported(loss)
 

@@ -40,7 +40,10 @@ METHOD_NAMES = {('trail_ebm', 'latent_bc'): 'TRAIL EBM', ('trail_linear', 'laten
 # Fields that define what a run directory holds; a rerun must agree on them.
 _IDENTITY = ('task', 'embed_learner', 'downstream', 'offline_data', 'expert_data', 'expert_size',
              'embed_dim', 'fourier_dim', 'hidden', 'batch_size', 'seed', 'finetune_decoder',
-             'window', 'skill_dim', 'entropy_term')
+             'window', 'skill_dim', 'entropy_term', 'latent_action')
+# Runs made before the defaults became the original code's (swish, its initialisers and
+# clips, shared temperature, sampled acting, ...) have no 'defaults' key in config.json.
+DEFAULTS_VERSION = 2
 
 # RunConfig fields whose train_eval flag has another name; every other field is its flag.
 FLAG_NAMES = {'task': 'env'}
@@ -72,8 +75,11 @@ class RunConfig:
   downstream_learning_rate: float | None = None  # None: 1e-4 for latent BC, 1e-3 for BC.
   finetune_decoder: bool = True
   # The learned-temperature entropy term on the tanh-Gaussian policies (TRAIL's decoder in
-  # both phases, BC's policy), as in the paper; False is the ablation (docs/results.md, "Entropy term").
+  # both phases, BC's policy, the OPAL and SPiRL decoders downstream), as in the paper and
+  # the original code; False is the ablation (docs/results.md, "Entropy term").
   entropy_term: bool = True
+  # How latent BC acts: z sampled from pi_Z(s) (the original code) or its mean (the paper).
+  latent_action: str = 'sample'
   eval_interval: int = 10_000
   eval_episodes: int = 10
   log_interval: int = 1_000
@@ -124,6 +130,9 @@ def validate(config: RunConfig) -> None:
     if rate is not None and not (isinstance(rate, (int, float)) and math.isfinite(rate)
                                  and rate > 0):
       raise ConfigError(f'--{name}={rate}: expected a finite positive rate.')
+  if config.latent_action not in downstream.LATENT_ACTIONS:
+    raise ConfigError(f'--latent_action={config.latent_action}: expected one of '
+                      f'{downstream.LATENT_ACTIONS}.')
   if config.distribution not in training.DISTRIBUTIONS:
     raise ConfigError(f'--distribution={config.distribution}: expected one of '
                       f'{training.DISTRIBUTIONS}.')
@@ -215,6 +224,8 @@ def settings_diff(save_dir: str, config: RunConfig) -> dict:
     return {}
   with open(path) as f:
     saved = json.load(f)
+  if saved.get('defaults', 1) != DEFAULTS_VERSION:
+    return {'defaults': (saved.get('defaults', 1), DEFAULTS_VERSION)}
   # Fields added since the run was made read as their defaults.
   defaults = json.loads(json.dumps(dataclasses.asdict(RunConfig())))
   theirs = {k: saved.get(k, defaults[k]) for k in _IDENTITY}
@@ -225,6 +236,9 @@ def settings_diff(save_dir: str, config: RunConfig) -> dict:
 def _check_run_dir(save_dir: str, config: RunConfig) -> None:
   """Refuses a directory that holds a run with other settings."""
   diff = settings_diff(save_dir, config)
+  if 'defaults' in diff:
+    raise ConfigError(f'{save_dir} holds a run made with the defaults of an earlier version '
+                      'of rl_repr_trail (before the original code\'s); pass another --save_dir.')
   if diff:
     raise ConfigError(f'{save_dir} holds a run with other settings ({diff}, as '
                       '(saved, asked)); pass another --save_dir.')
@@ -406,21 +420,20 @@ def _latent_bc(config: RunConfig, task: envs.Task, embedding, expert: data.Datas
                window: int) -> tuple[tf.Module, training.Sampler]:
   """The downstream learner on the frozen embedding and its sampler of expert data with
   precomputed latents (per transition for TRAIL, per window for the skill learners)."""
-  learning_rate = config.downstream_learning_rate or 1e-4
+  latent_bc_config = downstream.LatentBCConfig(
+      learning_rate=config.downstream_learning_rate or 1e-4, hidden=config.hidden,
+      finetune_decoder=config.finetune_decoder, entropy_term=config.entropy_term,
+      latent_action=config.latent_action)
   if window:
-    learner = skills.SkillLatentBC(embedding, task.obs_dim, learning_rate, config.hidden,
-                                   config.finetune_decoder)
+    learner = skills.SkillLatentBC(embedding, task.obs_dim, task.action_dim, latent_bc_config,
+                                   seed=config.seed)
     rows = expert.window_starts(window)[:, None] + np.arange(window)
   else:
-    learner = downstream.LatentBC(embedding, task.obs_dim, task.action_dim,
-                                  downstream.LatentBCConfig(
-                                      learning_rate=learning_rate, hidden=config.hidden,
-                                      finetune_decoder=config.finetune_decoder,
-                                      entropy_term=config.entropy_term),
+    learner = downstream.LatentBC(embedding, task.obs_dim, task.action_dim, latent_bc_config,
                                   seed=config.seed)
     rows = expert.transition_rows()
-  latents = learner.latents(expert.observations[rows], expert.actions[rows])
-  return learner, training.Sampler(expert, config.seed + 1, {'latents': latents}, window=window)
+  targets = learner.targets(expert.observations[rows], expert.actions[rows])
+  return learner, training.Sampler(expert, config.seed + 1, targets, window=window)
 
 
 def run(config: RunConfig) -> dict:
@@ -451,7 +464,8 @@ def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
             strategy: tf.distribute.Strategy, chief: bool) -> dict:
   """The run's training, evaluation and results, in its locked directory."""
   task = inputs.task
-  _write_json(os.path.join(save_dir, 'config.json'), dataclasses.asdict(config))
+  _write_json(os.path.join(save_dir, 'config.json'),
+              {**dataclasses.asdict(config), 'defaults': DEFAULTS_VERSION})
   t0 = time.time()
   tf.random.set_seed(config.seed)
   writer = tf.summary.create_file_writer(os.path.join(save_dir, 'tb'))
@@ -463,8 +477,7 @@ def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
     with strategy.scope():
       learner = downstream.BC(task.obs_dim, low, high, downstream.BCConfig(
           learning_rate=config.downstream_learning_rate or 1e-3, hidden=config.hidden,
-          entropy_term=config.entropy_term),
-          config.downstream_steps, seed=config.seed)
+          entropy_term=config.entropy_term), seed=config.seed)
       sampler = training.Sampler(inputs.expert, config.seed + 1)
   else:
     window = config.window if config.embed_learner in skills.VARIANTS else 0

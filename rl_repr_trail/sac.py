@@ -78,11 +78,11 @@ class SacLearner(tf.Module):
     self.config = config
     self.action_dim = len(action_low)
     self.actor = policies.TanhGaussianPolicy(obs_dim, action_low, action_high,
-                                             config.hidden, name='actor')
+                                             config.hidden, name='actor', init='glorot')
     width = obs_dim + self.action_dim
-    self.critics = [networks.mlp(width, config.hidden, 1, f'critic_{i}') for i in range(2)]
-    self.target_critics = [networks.mlp(width, config.hidden, 1, f'target_critic_{i}')
-                           for i in range(2)]
+    self.critics, self.target_critics = [
+        [networks.mlp(width, config.hidden, 1, f'{kind}_{i}', activation='relu', init='glorot')
+         for i in range(2)] for kind in ('critic', 'target_critic')]
     for critic, target in zip(self.critics, self.target_critics):
       for t, v in zip(target.variables, critic.variables):
         t.assign(v)

@@ -1,15 +1,17 @@
 """Temporal skill learners, the paper's baselines: OPAL, SPiRL and SkiLD.
 
-One variational model over windows of t steps: an encoder q(z | window) (a
-bidirectional LSTM over (s, a); SPiRL's sees the actions only), a Gaussian prior
-rho(z | s_0) on the window's first state and a decoder pi(a | s, z) shared by the
-window's steps. Loss per window: sum_t -log pi(a_t | s_t, z) + 0.1 KL(q || rho),
-with z drawn from q. Downstream, a latent policy imitates the skill inferred from
-each expert window and, when acting, picks a new z every t steps.
+One variational model over windows of t steps, as the original rl_repr code has it: an
+encoder q(z | window) (a per-step swish MLP, then a bidirectional LSTM; SPiRL's sees the
+actions only), a Gaussian prior rho(z | s_0) on the window's first state and a decoder
+pi(a | s, z) shared by the window's steps. Loss per window: sum_t -log pi(a_t | s_t, z)
++ 0.1 KL(q || rho), with z drawn from q. Downstream, a latent policy imitates a skill
+drawn from q(z | expert window) at each step, the decoder is fine-tuned on the window,
+and when acting a new z is drawn from pi_Z(s) every t steps.
 
-The three differ where the papers do: SPiRL encodes actions only; SkiLD's
-downstream latent policy starts from the learned skill prior and is kept near it
-(KL, same weight), the imitation-only form of its prior-guided skill choice.
+OPAL and SkiLD share the pretraining learner and differ downstream, as in the original:
+OPAL's decoder gets the entropy term at the window's first state, SkiLD's latent policy
+instead the prior term alpha KL(pi_Z || rho), alpha learned (the original's 'prior'
+regulariser). SPiRL is OPAL's downstream on an actions-only encoder.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import tensorflow as tf
 import tf_keras
 import tensorflow_probability as tfp
 
+from rl_repr_trail import downstream
+from rl_repr_trail import networks
 from rl_repr_trail import policies
 from rl_repr_trail import training
 
@@ -35,26 +39,31 @@ class SkillConfig:
   window: int = 10                 # t, steps per skill.
   latent_dim: int = 8              # Width of z.
   hidden: tuple[int, ...] = (256, 256)
-  # Units of each direction of the encoder's LSTM. 128, not 256: measured on 2 cores,
-  # 256 units make a pretraining step about twice as slow (5.6 vs 10.7 steps/s).
-  encoder_units: int = 128
+  encoder_units: int = 256         # Units of each direction of the encoder's LSTM.
   kl_weight: float = 0.1
   learning_rate: float = 1e-4
 
 
 class WindowEncoder(tf_keras.Model):
-  """q(z | window): a bidirectional LSTM over the window, then a diagonal Gaussian."""
+  """q(z | window): a swish MLP on each step, a bidirectional LSTM over the steps (the
+  forward output at the last step with the backward output at the first), then a
+  dense layer to the mean and log-variance of z."""
 
-  def __init__(self, input_dim: int, window: int, latent_dim: int, units: int,
-               name: str = 'encoder'):
+  def __init__(self, input_dim: int, window: int, latent_dim: int, hidden: tuple[int, ...],
+               units: int, name: str = 'encoder'):
     super().__init__(name=name)
-    self.body = tf_keras.Sequential([
+    self.step_mlp = networks.mlp(input_dim, hidden, hidden[-1], name=f'{name}_step_mlp')
+    # Keras' own initialisers for the LSTM and the last layer, as in the original.
+    self.sequence = tf_keras.Sequential([
         tf_keras.layers.Bidirectional(tf_keras.layers.LSTM(units, unroll=True)),
-        tf_keras.layers.Dense(2 * latent_dim)], name=f'{name}_net')
-    self.body.build((None, window, input_dim))
+        tf_keras.layers.Dense(2 * latent_dim)], name=f'{name}_sequence')
+    self.sequence.build((None, window, hidden[-1]))
 
   def call(self, windows: tf.Tensor) -> tfd.Distribution:
-    return policies.diag_gaussian(self.body(windows))
+    shape = tf.shape(windows)
+    steps = self.step_mlp(tf.reshape(windows, [-1, windows.shape[-1]]))
+    return policies.diag_gaussian(self.sequence(
+        tf.reshape(steps, tf.concat([shape[:2], [steps.shape[-1]]], axis=0))))
 
 
 def _repeat_over_window(z: tf.Tensor, window: int) -> tf.Tensor:
@@ -74,7 +83,7 @@ class SkillLearner(tf.Module):
     self.window, self.latent_dim = config.window, config.latent_dim
     action_dim = len(action_low)
     encoder_dim = action_dim if config.variant == 'spirl' else obs_dim + action_dim
-    self.encoder = WindowEncoder(encoder_dim, config.window, config.latent_dim,
+    self.encoder = WindowEncoder(encoder_dim, config.window, config.latent_dim, config.hidden,
                                  config.encoder_units)
     self.prior = policies.GaussianLatentPolicy(obs_dim, config.latent_dim, config.hidden,
                                                name='prior')
@@ -126,90 +135,122 @@ class SkillLearner(tf.Module):
 
 
 class SkillLatentBC(tf.Module):
-  """Imitates the skills z* = E q(z | expert window) with a latent policy pi_Z(z | s_0).
+  """Imitates skills z* ~ q(z | expert window) with a latent policy pi_Z(z | s_0).
 
-  The encoder is frozen, so z* is computed once (`latents`) and given in each batch
-  under 'latents'; the decoder is fine-tuned on the expert windows unless disabled.
+  The encoder is frozen, so q's mean and std are computed once (`targets`) and given in
+  each batch; z* is drawn from them at each step. The decoder is fine-tuned on the expert
+  windows unless disabled. Its regulariser: the entropy term at the window's first
+  state (OPAL, SPiRL), or for SkiLD alpha KL(pi_Z || rho) on the frozen prior.
   """
 
-  def __init__(self, skills: SkillLearner, obs_dim: int, learning_rate: float,
-               hidden: tuple[int, ...], finetune_decoder: bool = True):
+  def __init__(self, skills: SkillLearner, obs_dim: int, action_dim: int,
+               config: downstream.LatentBCConfig, seed: int = 0):
     super().__init__(name='skill_latent_bc')
     self.skills = skills
+    self.config = config
+    self.seed, self.action_dim = seed, action_dim
     self.window = skills.window
     self.decoder = skills.decoder
-    self.finetune_decoder = finetune_decoder
-    self.latent_policy = policies.GaussianLatentPolicy(obs_dim, skills.latent_dim, hidden)
-    self.regularize = skills.config.variant == 'skild'
-    if self.regularize:
-      if tuple(hidden) != tuple(skills.config.hidden):
-        raise ValueError('SkiLD starts its latent policy from the skill prior: the hidden '
-                         'sizes must match.')
-      self.latent_policy.set_weights(skills.prior.get_weights())
-    self.optimizer = training.Adam(learning_rate)
+    self.latent_policy = policies.GaussianLatentPolicy(obs_dim, skills.latent_dim,
+                                                       config.hidden)
+    self.prior_term = skills.config.variant == 'skild'
+    # SkiLD's prior term defines the method: --noentropy_term leaves it on.
+    self.temperature = policies.Temperature(action_dim, config.learning_rate,
+                                            self.prior_term or config.entropy_term)
+    self.optimizer = training.Adam(config.learning_rate)
     self.optimizer.build(self._variables)
     self.updates = training.sync_counter('updates')
 
   @property
   def _variables(self) -> list[tf.Variable]:
     variables = list(self.latent_policy.trainable_variables)
-    if self.finetune_decoder:
+    if self.config.finetune_decoder:
       variables += self.decoder.trainable_variables
     return variables
 
-  def latents(self, observations: np.ndarray, actions: np.ndarray,
-              batch_size: int = 1024) -> np.ndarray:
-    """z* for expert windows [N, t, ...], in batches."""
-    out = [self.skills.posterior(observations[i:i + batch_size],
-                                 actions[i:i + batch_size]).mean().numpy()
-           for i in range(0, len(observations), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, self.skills.latent_dim), np.float32)
+  def targets(self, observations: np.ndarray, actions: np.ndarray,
+              batch_size: int = 1024) -> dict[str, np.ndarray]:
+    """Mean and std of q(z | window) for expert windows [N, t, ...], in batches."""
+    means, stds = [], []
+    for i in range(0, len(observations), batch_size):
+      posterior = self.skills.posterior(observations[i:i + batch_size],
+                                        actions[i:i + batch_size])
+      means.append(posterior.mean().numpy())
+      stds.append(posterior.stddev().numpy())
+    empty = np.zeros((0, self.skills.latent_dim), np.float32)
+    return {'latent_mean': np.concatenate(means) if means else empty,
+            'latent_std': np.concatenate(stds) if stds else empty}
 
   def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-    obs, actions, latents = batch['observations'], batch['actions'], batch['latents']
+    obs, actions = batch['observations'], batch['actions']
+    rows = tf.shape(obs)[0]
+    key = tf.stack([tf.constant(self.seed, tf.int64), self.updates * 2])
+    latents = batch['latent_mean'] + batch['latent_std'] * training.replica_normal(
+        rows, self.skills.latent_dim, key)
+    alpha = tf.stop_gradient(self.temperature.alpha)
     with tf.GradientTape() as tape:
       choice = self.latent_policy(obs[:, 0])
       latent_nll = -training.global_mean(choice.log_prob(latents))
       action_nll = -training.global_mean(tf.reduce_sum(
           self.skills.decoder_log_probs(obs, actions, latents), axis=1))
-      loss = latent_nll + action_nll
-      metrics = {'latent_nll': latent_nll, 'action_nll': action_nll}
-      if self.regularize:
+      if self.prior_term:
         # The prior is not among the variables: it stays as pretrained.
-        prior_kl = training.global_mean(tfd.kl_divergence(choice, self.skills.prior(obs[:, 0])))
-        loss += self.skills.config.kl_weight * prior_kl
-        metrics['prior_kl'] = prior_kl
+        prior_kl = tfd.kl_divergence(choice, self.skills.prior(obs[:, 0]))
+        regularizer = alpha * training.global_mean(prior_kl)
+        metrics = {'prior_kl': training.global_mean(prior_kl)}
+      else:
+        first = self.decoder(tf.concat([obs[:, 0], latents], axis=-1))
+        sample_log_prob = self.decoder.sample_log_prob(first, policies.entropy_noise(
+            self.seed, self.updates, rows, self.action_dim))
+        regularizer = alpha * training.global_mean(sample_log_prob)
+        metrics = {'entropy': -training.global_mean(sample_log_prob)}
+      loss = latent_nll + action_nll + regularizer
     variables = self._variables
     self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    if self.prior_term:  # The original's: alpha * stop_gradient(alpha KL - target).
+      alpha_loss = self.temperature.update_on(
+          alpha * prior_kl - self.temperature.target_entropy)
+    else:
+      alpha_loss = self.temperature.update(sample_log_prob)
     self.updates.assign_add(1)
-    return {'loss': training.reported(loss),
-            **{k: training.reported(v) for k, v in metrics.items()}}
+    return {'loss': training.reported(loss), 'latent_nll': training.reported(latent_nll),
+            'action_nll': training.reported(action_nll),
+            **{k: training.reported(v) for k, v in metrics.items()},
+            'alpha': self.temperature.alpha, 'alpha_loss': alpha_loss}
 
   def actor(self, obs_dim: int) -> 'ResamplingActor':
-    """The evaluation policy: z = mean of pi_Z(s) every t steps, a = decoder mode."""
+    """The evaluation policy: z from pi_Z(s) every t steps (sampled, or its mean with
+    latent_action='mean'), a = the decoder's mode."""
+    latent_dim = self.skills.latent_dim
     spec = tf.TensorSpec([None, obs_dim], tf.float32)
-    choose = tf.function(lambda obs: self.latent_policy(obs).mean(), input_signature=[spec])
-    decode = tf.function(
-        lambda obs, z: self.decoder.mode(tf.concat([obs, z], axis=-1)),
-        input_signature=[spec, tf.TensorSpec([None, self.skills.latent_dim], tf.float32)])
-    return ResamplingActor(lambda obs: choose(obs).numpy(),
-                           lambda obs, z: decode(obs, z).numpy(), self.window)
+    z_spec = tf.TensorSpec([None, latent_dim], tf.float32)
+    choose = tf.function(
+        lambda obs, noise: downstream.sampled_latent(self.latent_policy(obs), noise),
+        input_signature=[spec, z_spec])
+    decode = tf.function(lambda obs, z: self.decoder.mode(tf.concat([obs, z], axis=-1)),
+                         input_signature=[spec, z_spec])
+    return ResamplingActor(lambda obs, noise: choose(obs, noise).numpy(),
+                           lambda obs, z: decode(obs, z).numpy(), self.window,
+                           downstream.LatentNoise(latent_dim, self.config.latent_action))
 
 
 class ResamplingActor:
   """Acts with a skill: a new z every `window` steps of an episode, held in between."""
 
-  def __init__(self, choose_latent: Callable[[np.ndarray], np.ndarray],
-               decode: Callable[[np.ndarray, np.ndarray], np.ndarray], window: int):
+  def __init__(self, choose_latent: Callable[[np.ndarray, np.ndarray], np.ndarray],
+               decode: Callable[[np.ndarray, np.ndarray], np.ndarray], window: int,
+               noise: downstream.LatentNoise):
     self._choose, self._decode, self.window = choose_latent, decode, window
-    self.reset()
+    self.noise = noise
+    self.reset(0)
 
-  def reset(self) -> None:
-    """Starts an episode: the next call picks a new z."""
+  def reset(self, seed: int) -> None:
+    """Starts an episode: the next call picks a new z; `seed` seeds its noise."""
     self._z, self._steps = None, 0
+    self.noise.reset(seed)
 
   def __call__(self, observations: np.ndarray) -> np.ndarray:
     if self._steps % self.window == 0:
-      self._z = self._choose(observations)
+      self._z = self._choose(observations, self.noise(len(observations)))
     self._steps += 1
     return self._decode(observations, self._z)

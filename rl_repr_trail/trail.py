@@ -84,7 +84,6 @@ class TrailLearner(tf.Module):
                                             config.entropy_term)
     self.optimizer = training.Adam(config.learning_rate)
     self.optimizer.build(self.trainable_networks_variables)
-    self.temperature.optimizer.build([self.temperature.log_alpha])
     self.seed = seed
     self.updates = training.sync_counter('updates')
     if config.fourier_dim:

@@ -25,8 +25,9 @@ os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 
-from rl_repr_trail import default_task
 from rl_repr_trail import cli
+from rl_repr_trail import default_task
+from rl_repr_trail import downstream
 from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import runner
@@ -59,8 +60,12 @@ flags.DEFINE_bool('finetune_decoder', _DEFAULTS.finetune_decoder,
                   'Fine-tune the action decoder on the expert data.')
 flags.DEFINE_bool('entropy_term', _DEFAULTS.entropy_term,
                   'Add the learned-temperature entropy term (target -|A|) to the losses of '
-                  "TRAIL's action decoder and of BC's policy, as in the paper. The skill "
-                  'methods (opal, spirl, skild) have no such term and ignore it.')
+                  "TRAIL's action decoder (both phases), of BC's policy and of the opal and "
+                  "spirl decoders downstream, as the paper and the original code. skild's "
+                  'prior term stays.')
+flags.DEFINE_enum('latent_action', _DEFAULTS.latent_action, downstream.LATENT_ACTIONS,
+                  'How latent BC acts: sample z from pi_Z(s) (the original code) or take its '
+                  'mean (the paper\'s text).')
 flags.DEFINE_integer('eval_interval', _DEFAULTS.eval_interval, 'Steps between evaluations.')
 flags.DEFINE_integer('eval_episodes', _DEFAULTS.eval_episodes, 'Episodes per evaluation.')
 flags.DEFINE_integer('log_interval', _DEFAULTS.log_interval, 'Steps between summaries.')

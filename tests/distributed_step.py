@@ -58,7 +58,7 @@ def main(mode: str, out: str) -> None:
                                   seed=1),
         'linear': trail.TrailLearner(OBS, low, high, trail.TrailConfig(
             embed_dim=4, fourier_dim=6, hidden=(8,), moment_rate=0.5), seed=2),
-        'bc': downstream.BC(OBS, low, high, downstream.BCConfig(hidden=(8,)), 100, seed=3),
+        'bc': downstream.BC(OBS, low, high, downstream.BCConfig(hidden=(8,)), seed=3),
     }
     learners['latent_bc'] = downstream.LatentBC(
         learners['ebm'], OBS, ACT, downstream.LatentBCConfig(hidden=(8,), learning_rate=1e-2),

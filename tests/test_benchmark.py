@@ -22,8 +22,7 @@ def test_step_gflop_counts_the_bc_step_matrix_products():
   dataset = data.from_arrays(rng.standard_normal((rows, obs_dim)).astype(np.float32),
                              rng.uniform(-1, 1, (rows, action_dim)).astype(np.float32),
                              np.zeros(rows, bool), timeouts)
-  bc = downstream.BC(obs_dim, -np.ones(action_dim), np.ones(action_dim),
-                     downstream.BCConfig(), 1000)
+  bc = downstream.BC(obs_dim, -np.ones(action_dim), np.ones(action_dim), downstream.BCConfig())
   graph = benchmark.step_graph(bc.update, training.Sampler(dataset, 0), batch)
   # Forward and weight gradients of the three layers, input gradients of the last two
   # (the first layer's input is data): 2 flops per multiply-add.

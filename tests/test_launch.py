@@ -6,9 +6,12 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
+
 from rl_repr_trail import data
 from rl_repr_trail import envs
 from rl_repr_trail import generate
+from rl_repr_trail import parity
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TINY_SETTINGS = {'pretrain_steps': 40, 'downstream_steps': 40, 'eval_interval': 20,
@@ -49,6 +52,27 @@ def test_claims_reduced(tmp_path):
   assert '2 runs in' in out
   assert '| hopper | random (gen) | ' in out and '- TRAIL beats BC: ' in out
   assert (root / 'claims.md').exists() and (root / 'summary.md').exists()
+
+
+def test_parity_section10(tmp_path):
+  override = {'tasks': ['hopper'], 'seeds': [0, 1], 'expert_sizes': [500],
+              'data': {'offline_rows': 3000, 'expert_rows': 1500}, 'settings': TINY_SETTINGS}
+  root, out = _launch('parity.sh', tmp_path, override)
+  assert '4 runs in' in out
+  table = (root / 'parity.md').read_text()
+  for method, original in (('TRAIL EBM', '18.7'), ('BC', '98.7')):
+    row = next(line for line in table.splitlines() if f'| {method} |' in line)
+    assert row.startswith(f'| hopper | medium (gen) | 500 | {method} | {original} | ') and (
+        '(2) |' in row and 'seed noise |' in row), row
+  assert 'ant' not in table  # Only configurations that ran are listed.
+
+
+def test_parity_verdict_is_a_two_std_band_for_one_draw():
+  scores = np.array([10.0, 12.0, 14.0])  # std 2: the band is 2 * 2 * sqrt(4/3) = 4.62.
+  assert parity.verdict(16.5, scores) == 'within seed noise'
+  assert parity.verdict(7.5, scores) == 'within seed noise'
+  assert parity.verdict(16.7, scores) == 'outside seed noise'
+  assert parity.verdict(12.0, scores[:1]) == 'one seed: noise unknown'
 
 
 def test_launch_script_refuses_an_unknown_scale(tmp_path):

@@ -71,11 +71,10 @@ def test_latent_bc_and_bc_reduce_their_losses(linear_system):
   latent_bc = downstream.LatentBC(learner, OBS, ACT, downstream.LatentBCConfig(
       learning_rate=1e-3, hidden=(64, 64)))
   rows = linear_system.transition_rows()
-  latents = latent_bc.latents(linear_system.observations[rows], linear_system.actions[rows])
-  first, last = _train(latent_bc.update,
-                       training.Sampler(linear_system, 1, {'latents': latents}), 400)
+  targets = latent_bc.targets(linear_system.observations[rows], linear_system.actions[rows])
+  first, last = _train(latent_bc.update, training.Sampler(linear_system, 1, targets), 400)
   assert last['latent_nll'] < first['latent_nll'] - 1.0, (first, last)
-  bc = downstream.BC(OBS, -np.ones(ACT), np.ones(ACT), downstream.BCConfig(hidden=(64, 64)), 400)
+  bc = downstream.BC(OBS, -np.ones(ACT), np.ones(ACT), downstream.BCConfig(hidden=(64, 64)))
   first, last = _train(bc.update, training.Sampler(linear_system, 2), 400)
   assert last['action_nll'] < first['action_nll'], (first, last)
 
@@ -87,8 +86,8 @@ def test_frozen_embedding_is_not_changed_by_latent_bc(linear_system):
   decoder_before = [w.copy() for w in learner.decoder.get_weights()]
   latent_bc = downstream.LatentBC(learner, OBS, ACT, downstream.LatentBCConfig(hidden=(32,)))
   rows = linear_system.transition_rows()
-  latents = latent_bc.latents(linear_system.observations[rows], linear_system.actions[rows])
-  _train(latent_bc.update, training.Sampler(linear_system, 1, {'latents': latents}), 20)
+  targets = latent_bc.targets(linear_system.observations[rows], linear_system.actions[rows])
+  _train(latent_bc.update, training.Sampler(linear_system, 1, targets), 20)
   for before, after in zip(phi_before, learner.phi.get_weights()):
     np.testing.assert_array_equal(before, after)
   assert any(np.any(b != a) for b, a in zip(decoder_before, learner.decoder.get_weights()))
@@ -100,34 +99,38 @@ def test_skill_model_learns_windows_and_freezes_its_encoder_downstream(linear_sy
   first, last = _train(learner.update, training.Sampler(linear_system, 0, window=5), 400)
   assert last['reconstruction'] < first['reconstruction'] - 1.0, (first, last)
   encoder_before = [w.copy() for w in learner.encoder.get_weights()]
-  latent_bc = skills.SkillLatentBC(learner, OBS, 1e-3, (64, 64))
+  latent_bc = skills.SkillLatentBC(learner, OBS, ACT, downstream.LatentBCConfig(
+      learning_rate=1e-3, hidden=(64, 64)))
   starts = linear_system.window_starts(5)
   rows = starts[:, None] + np.arange(5)
-  latents = latent_bc.latents(linear_system.observations[rows], linear_system.actions[rows])
-  first, last = _train(latent_bc.update, training.Sampler(
-      linear_system, 1, {'latents': latents}, window=5), 300)
+  targets = latent_bc.targets(linear_system.observations[rows], linear_system.actions[rows])
+  first, last = _train(latent_bc.update, training.Sampler(linear_system, 1, targets, window=5),
+                       300)
   assert last['latent_nll'] < first['latent_nll'], (first, last)
   for before, after in zip(encoder_before, learner.encoder.get_weights()):
     np.testing.assert_array_equal(before, after)
 
 
 def _one_update(learner, sampler):
-  """Runs one update eagerly (no tracing: fast); returns its metrics and log_alpha after it."""
+  """Runs one update eagerly (no tracing: fast); returns its metrics, the alpha it used
+  and log_alpha after it."""
+  alpha = float(learner.temperature.alpha)
   metrics = {k: float(v) for k, v in learner.update(sampler.sample(BATCH)).items()}
-  return metrics, float(learner.temperature.log_alpha.numpy())
+  return metrics, alpha, float(learner.temperature.log_alpha.numpy())
 
 
 @pytest.mark.parametrize('entropy_term', [True, False])
 def test_entropy_term_adds_alpha_times_sample_log_prob_or_nothing(linear_system, entropy_term):
-  """loss = likelihood terms + alpha * mean log pi(a~); alpha starts at 1. Off: alpha is 0
-  and stays untrained, the loss is the likelihood terms alone."""
+  """loss = likelihood terms + alpha * mean log pi(a~); alpha starts at 1 and latent BC
+  continues pretraining's (one variable). Off: alpha is 0 and stays untrained, the loss is
+  the likelihood terms alone."""
   low, high = -np.ones(ACT), np.ones(ACT)
   embedding = trail.TrailLearner(OBS, low, high, trail.TrailConfig(
       embed_dim=8, hidden=(32,), entropy_term=entropy_term))
   latent_bc = downstream.LatentBC(embedding, OBS, ACT, downstream.LatentBCConfig(
       hidden=(32,), entropy_term=entropy_term))
-  bc = downstream.BC(OBS, low, high, downstream.BCConfig(hidden=(32,), entropy_term=entropy_term),
-                     10)
+  bc = downstream.BC(OBS, low, high, downstream.BCConfig(hidden=(32,), entropy_term=entropy_term))
+  assert latent_bc.temperature.log_alpha is embedding.temperature.log_alpha
   rows = linear_system.transition_rows()
   # (learner, its sampler, the likelihood terms of its loss), run in this order.
   cases = [(embedding, training.Sampler(linear_system, 0), ('contrastive_loss', 'decoder_nll')),
@@ -135,13 +138,16 @@ def test_entropy_term_adds_alpha_times_sample_log_prob_or_nothing(linear_system,
            (bc, training.Sampler(linear_system, 2), ('action_nll',))]
   for learner, sampler, terms in cases:
     if sampler is None:  # Latent BC's latents come from the embedding after its update.
-      latents = learner.latents(linear_system.observations[rows], linear_system.actions[rows])
-      sampler = training.Sampler(linear_system, 1, {'latents': latents})
-    m, log_alpha = _one_update(learner, sampler)
+      sampler = training.Sampler(linear_system, 1, learner.targets(
+          linear_system.observations[rows], linear_system.actions[rows]))
+    before = float(learner.temperature.log_alpha.numpy())
+    m, alpha, log_alpha = _one_update(learner, sampler)
     nll = sum(m[t] for t in terms)
-    if entropy_term:  # The step used alpha = exp(0) = 1; then alpha took one Adam step.
-      np.testing.assert_allclose(m['loss'], nll - m['entropy'], rtol=1e-4, atol=1e-4)
-      assert log_alpha != 0.0 and m['alpha'] == pytest.approx(np.exp(log_alpha))
+    if entropy_term:  # The step used alpha; then alpha took one Adam step.
+      # Pretraining and BC start at alpha = 1, latent BC where pretraining left it.
+      assert (before == 0.0) == (learner is not latent_bc), before
+      np.testing.assert_allclose(m['loss'], nll - alpha * m['entropy'], rtol=1e-4, atol=1e-4)
+      assert log_alpha != before and m['alpha'] == pytest.approx(np.exp(log_alpha))
     else:
       np.testing.assert_allclose(m['loss'], nll, rtol=1e-5, atol=1e-5)
       assert m['alpha'] == 0.0 and log_alpha == 0.0
@@ -162,9 +168,9 @@ def test_entropy_term_pulls_the_mode_toward_the_action_center():
   modes = {}
   for entropy_term in (True, False):
     bc = downstream.BC(OBS, -np.ones(1), np.ones(1), downstream.BCConfig(
-        hidden=(32,), entropy_term=entropy_term), 100_000, seed=0)
+        hidden=(32,), entropy_term=entropy_term), seed=0)
     training.compile_steps(bc.update, training.Sampler(dataset, 0), BATCH)(1500)
-    modes[entropy_term] = float(np.mean(bc.act(obs[:256]).numpy()))
+    modes[entropy_term] = float(np.mean(bc.actor(OBS)(obs[:256])))
   # Without the term the mode is tanh(E[atanh a]), above 0.5 since atanh is convex there.
   assert 0.55 < modes[False] < 0.65, modes
   assert modes[True] < modes[False] - 0.03, modes

@@ -64,7 +64,8 @@ def test_tanh_gaussian_log_prob_change_of_variables():
 
 def test_latent_policy_heads_are_one_output_layer():
   """pi_Z's mean and log-variance heads compute what one 2k-wide output layer with their
-  kernels side by side computes, and start from that layer's Glorot uniform weights."""
+  kernels side by side computes (after the swish body), and start from that layer's
+  VarianceScaling(0.333, fan_in, uniform) weights."""
   rng = np.random.default_rng(5)
   obs_dim, latent_dim, hidden = 7, 64, 32
   policy = policies.GaussianLatentPolicy(obs_dim, latent_dim, (hidden,))
@@ -76,13 +77,14 @@ def test_latent_policy_heads_are_one_output_layer():
       policy.mean_head.get_weights(), policy.log_var_head.get_weights()]
   kernel = np.concatenate([w for w, _ in head_weights], axis=1).astype(np.float64)
   bias = np.concatenate([b for _, b in head_weights]).astype(np.float64)
-  params = np.maximum(obs @ w1 + b1, 0.0) @ kernel + bias
+  pre = obs @ w1 + b1
+  params = pre / (1.0 + np.exp(-pre)) @ kernel + bias
   mean, log_var = params[:, :latent_dim], np.clip(
       params[:, latent_dim:], policies.LOG_VAR_MIN, policies.LOG_VAR_MAX)
   expected = -0.5 * np.sum((z - mean) ** 2 / np.exp(log_var) + log_var + np.log(2 * np.pi), -1)
   np.testing.assert_allclose(policy(obs).log_prob(z).numpy(), expected, rtol=1e-4)
-  # Keras' Glorot uniform for a hidden x 2k layer: U(-limit, limit).
-  limit = np.sqrt(6.0 / (hidden + 2 * latent_dim))
+  # VarianceScaling(0.333, fan_in, uniform) for a hidden x 2k layer: U(-limit, limit).
+  limit = np.sqrt(3 * 0.333 / hidden)
   fresh = policies.GaussianLatentPolicy(obs_dim, latent_dim, (hidden,))
   weights = np.concatenate([fresh.mean_head.kernel.numpy(), fresh.log_var_head.kernel.numpy()])
   assert np.abs(weights).max() <= limit and np.abs(weights).max() > 0.95 * limit

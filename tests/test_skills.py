@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from rl_repr_trail import data
+from rl_repr_trail import downstream
 from rl_repr_trail import envs
 from rl_repr_trail import evaluation
 from rl_repr_trail import policies
@@ -36,7 +37,8 @@ def _numpy_gaussian(params):
 def _numpy_losses(learner, obs, actions, noise):
   """Reconstruction and KL per window from the networks' raw outputs, in numpy."""
   inputs = actions if learner.config.variant == 'spirl' else np.concatenate([obs, actions], -1)
-  q_mean, q_std = _numpy_gaussian(learner.encoder.body(inputs).numpy())
+  steps = learner.encoder.step_mlp(inputs.reshape(B * T, -1)).numpy().reshape(B, T, -1)
+  q_mean, q_std = _numpy_gaussian(learner.encoder.sequence(steps).numpy())
   features = learner.prior.body(obs[:, 0])
   p_mean, p_std = _numpy_gaussian(np.concatenate(
       [learner.prior.mean_head(features).numpy(), learner.prior.log_var_head(features).numpy()],
@@ -81,20 +83,72 @@ def test_spirl_encodes_actions_only():
                          opal.posterior(other_obs, actions).mean().numpy())
 
 
-def test_skild_starts_at_the_prior_and_is_kept_near_it():
-  learner = _learner('skild')
-  bc = skills.SkillLatentBC(learner, OBS, 1e-4, (16, 16))
+def _skill_bc(variant, entropy_term=True):
+  learner = _learner(variant)
+  bc = skills.SkillLatentBC(learner, OBS, ACT, downstream.LatentBCConfig(
+      hidden=(16, 16), entropy_term=entropy_term))
   obs, actions = _windows()
-  start, prior = bc.latent_policy(obs[:, 0]), learner.prior(obs[:, 0])
-  np.testing.assert_array_equal(start.mean().numpy(), prior.mean().numpy())
-  np.testing.assert_array_equal(start.stddev().numpy(), prior.stddev().numpy())
-  latents = bc.latents(obs, actions)
-  metrics = bc.update({'observations': tf.constant(obs), 'actions': tf.constant(actions),
-                       'latents': tf.constant(latents)})
-  assert abs(float(metrics['prior_kl'])) < 1e-5
-  assert 'prior_kl' not in skills.SkillLatentBC(_learner('opal'), OBS, 1e-4, (16, 16)).update(
-      {'observations': tf.constant(obs), 'actions': tf.constant(actions),
-       'latents': tf.constant(latents)})
+  batch = {'observations': tf.constant(obs), 'actions': tf.constant(actions),
+           **{k: tf.constant(v) for k, v in bc.targets(obs, actions).items()}}
+  return bc, batch
+
+
+def _numpy_latent_nll(bc, batch, z):
+  choice = bc.latent_policy(batch['observations'][:, 0])
+  mean, std = choice.mean().numpy().astype(np.float64), choice.stddev().numpy().astype(np.float64)
+  return np.mean(np.sum(0.5 * ((z - mean) / std) ** 2 + np.log(std) + 0.5 * np.log(2 * np.pi),
+                        axis=-1))
+
+
+def test_skill_downstream_target_is_a_sample_of_the_posterior():
+  """z* = mean + std * noise of q(z | expert window), the noise keyed on (seed, 2 * step)."""
+  bc, batch = _skill_bc('opal')
+  mean, std = batch['latent_mean'].numpy(), batch['latent_std'].numpy()
+  assert np.all(std > 0.1)  # A fresh encoder is far from deterministic.
+  noise = tf.random.stateless_normal([B, LATENT], tf.constant([0, 0], tf.int64)).numpy()
+  sampled = _numpy_latent_nll(bc, batch, mean + std * noise)
+  at_mean = _numpy_latent_nll(bc, batch, mean)
+  got = float(bc.update(batch)['latent_nll'])
+  np.testing.assert_allclose(got, sampled, rtol=1e-4)
+  assert abs(got - at_mean) > 1e-2
+
+
+def test_skild_downstream_has_the_prior_term_with_a_learned_weight():
+  """SkiLD: loss = latent NLL + action NLL + alpha KL(pi_Z || rho), alpha = exp(log_alpha)
+  trained on alpha * (alpha KL + |A|) (so it falls); OPAL has the entropy term instead."""
+  bc, batch = _skill_bc('skild')
+  first = bc.update(batch)
+  assert 'prior_kl' in first and 'entropy' not in first
+  assert float(first['prior_kl']) > 0
+  # The first step's weight is exp(0) = 1; 'alpha' reports it after its own step, fallen.
+  np.testing.assert_allclose(
+      float(first['loss']),
+      float(first['latent_nll']) + float(first['action_nll']) + float(first['prior_kl']),
+      rtol=1e-5)
+  assert float(first['alpha']) < 1.0
+  second = bc.update(batch)
+  np.testing.assert_allclose(
+      float(second['loss']), float(second['latent_nll']) + float(second['action_nll'])
+      + float(first['alpha']) * float(second['prior_kl']), rtol=1e-4)
+  # --noentropy_term leaves SkiLD's prior term on.
+  assert 'prior_kl' in _skill_bc('skild', entropy_term=False)[0].update(batch)
+  opal, opal_batch = _skill_bc('opal')
+  metrics = opal.update(opal_batch)
+  assert 'prior_kl' not in metrics and float(metrics['entropy']) != 0
+  # The latent policy starts fresh, not from the prior.
+  prior = bc.skills.prior(batch['observations'][:, 0]).mean().numpy()
+  fresh = skills.SkillLatentBC(_learner('skild'), OBS, ACT, downstream.LatentBCConfig(
+      hidden=(16, 16))).latent_policy(batch['observations'][:, 0]).mean().numpy()
+  assert not np.allclose(prior, fresh)
+
+
+def test_skill_encoder_is_a_step_mlp_then_a_256_unit_bilstm():
+  encoder = skills.SkillLearner(OBS, LOW, HIGH, skills.SkillConfig(window=T)).encoder
+  assert [layer.activation.__name__ for layer in encoder.step_mlp.layers] == [
+      'swish', 'swish', 'linear']
+  assert encoder.step_mlp.layers[-1].units == 256
+  bidirectional = encoder.sequence.layers[0]
+  assert bidirectional.forward_layer.units == bidirectional.backward_layer.units == 256
 
 
 def test_window_sampler_draws_consecutive_rows_of_one_episode():
@@ -122,32 +176,38 @@ def test_window_sampler_draws_consecutive_rows_of_one_episode():
 
 
 def test_actor_resamples_the_skill_every_window_and_after_reset():
-  chosen = []
+  chosen, noises = [], []
 
-  def choose(obs):
+  def choose(obs, noise):
     chosen.append(obs[0, 0])
+    noises.append(noise)
     return np.full((1, LATENT), len(chosen), np.float32)
 
-  actor = skills.ResamplingActor(choose, lambda obs, z: z[:, :1], window=4)
+  actor = skills.ResamplingActor(choose, lambda obs, z: z[:, :1], window=4,
+                                 noise=downstream.LatentNoise(LATENT, 'sample'))
+  actor.reset(7)
   used = [int(actor(np.full((1, OBS), t, np.float32))[0, 0]) for t in range(10)]
   assert used == [1, 1, 1, 1, 2, 2, 2, 2, 3, 3]
   assert chosen == [0, 4, 8]  # z is chosen from the state at the window's start.
-  actor.reset()
+  assert not np.allclose(noises[0], noises[1])  # Sampled: a new draw at each choice.
+  actor.reset(7)
   assert int(actor(np.zeros((1, OBS), np.float32))[0, 0]) == 4
+  np.testing.assert_array_equal(noises[3], noises[0])  # The same seed, the same draws.
 
 
 def test_run_episodes_resets_a_policy_at_each_episode_start():
   events = []
 
   class Policy:
-    def reset(self):
-      events.append('reset')
+    def reset(self, seed):
+      events.append(('reset', seed))
 
     def __call__(self, obs):
       events.append('act')
       return np.zeros((1, 3), np.float32)
 
-  evaluation.run_episodes(Policy(), envs.get_task('hopper'), num_episodes=2, seed=0)
-  assert events.count('reset') == 2 and events[0] == 'reset'
-  second = events.index('reset', 1)
-  assert events[second + 1] == 'act' and 'reset' not in events[second + 1:]
+  evaluation.run_episodes(Policy(), envs.get_task('hopper'), num_episodes=2, seed=10)
+  resets = [e for e in events if e != 'act']
+  assert resets == [('reset', 10), ('reset', 11)] and events[0] == ('reset', 10)
+  second = events.index(('reset', 11))
+  assert events[second + 1] == 'act' and second > 1

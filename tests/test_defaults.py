@@ -1,0 +1,162 @@
+"""The original rl_repr code's defaults (TRAIL.md section 9), one test per item."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rl_repr_trail import data
+from rl_repr_trail import downstream
+from rl_repr_trail import policies
+from rl_repr_trail import sac
+from rl_repr_trail import skills
+from rl_repr_trail import trail
+from rl_repr_trail import training
+
+OBS, ACT = 6, 2
+LOW, HIGH = -np.ones(ACT, np.float32), np.array([1.0, 3.0], np.float32)
+
+
+def _activations(model):
+  return [layer.activation.__name__ for layer in model.layers]
+
+
+def _assert_uniform_fan_in(layer, scale):
+  """The kernel looks like U(-l, l), l = sqrt(3 scale / fan_in): bounded by l, reaching
+  near it, with the uniform's std l / sqrt(3)."""
+  kernel = layer.kernel.numpy()
+  limit = np.sqrt(3 * scale / kernel.shape[0])
+  assert np.abs(kernel).max() <= limit, (layer.name, np.abs(kernel).max(), limit)
+  assert np.abs(kernel).max() > 0.9 * limit, (layer.name, np.abs(kernel).max(), limit)
+  assert abs(kernel.std() - limit / np.sqrt(3)) < 0.1 * limit / np.sqrt(3), layer.name
+  assert not np.any(layer.bias.numpy())
+
+
+def test_networks_activations_and_initialisers():
+  """phi, psi, pi_Z and the skill prior: swish; the policy trunks (TRAIL's decoder, BC's
+  policy, the skill decoder): ReLU. Every kernel VarianceScaling(0.333, fan_in, uniform),
+  the trunks' output layer VarianceScaling(0.01, ...)."""
+  learner = trail.TrailLearner(OBS, LOW, HIGH, trail.TrailConfig())
+  latent_bc = downstream.LatentBC(learner, OBS, ACT, downstream.LatentBCConfig())
+  bc = downstream.BC(OBS, LOW, HIGH, downstream.BCConfig())
+  skill = skills.SkillLearner(OBS, LOW, HIGH, skills.SkillConfig())
+  for net in (learner.phi, learner.psi):
+    assert _activations(net) == ['swish', 'swish', 'linear'], net.name
+    for layer in net.layers:
+      _assert_uniform_fan_in(layer, 0.333)
+  for latent_policy in (latent_bc.latent_policy, skill.prior):
+    assert _activations(latent_policy.body) == ['swish', 'swish']
+    for layer in latent_policy.body.layers + [latent_policy.mean_head,
+                                              latent_policy.log_var_head]:
+      _assert_uniform_fan_in(layer, 0.333)
+  for policy in (learner.decoder, bc.policy, skill.decoder):
+    assert _activations(policy.trunk) == ['relu', 'relu', 'linear'], policy.name
+    for layer in policy.trunk.layers[:-1]:
+      _assert_uniform_fan_in(layer, 0.333)
+    _assert_uniform_fan_in(policy.trunk.layers[-1], 0.01)
+  for layer in skill.encoder.step_mlp.layers:
+    _assert_uniform_fan_in(layer, 0.333)
+
+
+def test_sac_experts_keep_glorot_relu():
+  learner = sac.SacLearner(OBS, LOW, HIGH, sac.SacConfig())
+  critic = learner.critics[0]
+  assert _activations(critic) == ['relu', 'relu', 'linear']
+  kernel = critic.layers[0].kernel.numpy()
+  limit = np.sqrt(6 / sum(kernel.shape))
+  assert limit * 0.9 < np.abs(kernel).max() <= limit
+  assert np.abs(learner.actor.trunk.layers[-1].kernel.numpy()).max() > 0.05  # Not near zero.
+
+
+def test_latent_log_variance_floor_is_reached_and_held():
+  """log-variance clipped to [-4, 15]: std never below exp(-2), however far the network
+  pushes it, and training does not move it below."""
+  policy = policies.GaussianLatentPolicy(OBS, 3, (16,))
+  policy.log_var_head.bias.assign(-30.0 * np.ones(3, np.float32))
+  obs = tf.constant(np.random.default_rng(0).normal(size=(64, OBS)).astype(np.float32))
+  np.testing.assert_allclose(policy(obs).stddev().numpy(), np.exp(-2.0), rtol=1e-6)
+  optimizer = training.Adam(1e-2)
+  for _ in range(20):  # Targets at the mean pull the variance down: it stays at the floor.
+    with tf.GradientTape() as tape:
+      distribution = policy(obs)
+      loss = -tf.reduce_mean(distribution.log_prob(tf.stop_gradient(distribution.mean())))
+    optimizer.apply_gradients(zip(tape.gradient(loss, policy.trainable_variables),
+                                  policy.trainable_variables))
+  np.testing.assert_allclose(policy(obs).stddev().numpy(), np.exp(-2.0), rtol=1e-6)
+  policy.log_var_head.bias.assign(30.0 * np.ones(3, np.float32))
+  np.testing.assert_allclose(policy(obs).stddev().numpy(), np.exp(7.5), rtol=1e-5)
+
+
+def test_action_at_the_bound_has_the_likelihood_of_bound_minus_1e3():
+  policy = policies.TanhGaussianPolicy(OBS, LOW, HIGH, (16,))
+  inputs = tf.constant(np.random.default_rng(1).normal(size=(1, OBS)).astype(np.float32))
+  distribution = policy(inputs)
+  log_prob = lambda a: float(policy.log_prob(distribution, tf.constant([a], tf.float32))[0])
+  assert log_prob([1.0, 3.0]) == log_prob([1.0 - 1e-3, 3.0 - 1e-3])
+  assert log_prob([-1.0, -1.0]) == log_prob([-1.0 + 1e-3, -1.0 + 1e-3])
+  assert log_prob([1.0 - 2e-3, 3.0 - 2e-3]) != log_prob([1.0 - 1e-3, 3.0 - 1e-3])
+
+
+def _dataset(rows=512, seed=0):
+  rng = np.random.default_rng(seed)
+  timeouts = np.zeros(rows, bool)
+  timeouts[99::100] = True
+  return data.from_arrays(rng.normal(size=(rows, OBS)).astype(np.float32),
+                          rng.uniform(-0.9, 0.9, (rows, ACT)).astype(np.float32),
+                          np.zeros(rows, bool), timeouts)
+
+
+def test_latent_bc_continues_pretrainings_temperature():
+  """One log_alpha across both phases: latent BC starts at pretraining's value, trains
+  that same variable (at its own rate), and its loss uses it."""
+  dataset = _dataset()
+  learner = trail.TrailLearner(OBS, LOW, HIGH, trail.TrailConfig(embed_dim=8, hidden=(16,)))
+  learner.temperature.log_alpha.assign(-1.5)
+  latent_bc = downstream.LatentBC(learner, OBS, ACT, downstream.LatentBCConfig(hidden=(16,)))
+  assert latent_bc.temperature.log_alpha is learner.temperature.log_alpha
+  assert float(latent_bc.temperature.alpha) == pytest.approx(np.exp(-1.5))
+  rows = dataset.transition_rows()
+  sampler = training.Sampler(dataset, 1, latent_bc.targets(dataset.observations[rows],
+                                                          dataset.actions[rows]))
+  metrics = latent_bc.update(sampler.sample(64))
+  np.testing.assert_allclose(
+      float(metrics['loss']), float(metrics['latent_nll']) + float(metrics['action_nll'])
+      - np.exp(-1.5) * float(metrics['entropy']), rtol=1e-4)
+  moved = float(learner.temperature.log_alpha.numpy())
+  assert moved != -1.5 and float(metrics['alpha']) == pytest.approx(np.exp(moved))
+  assert [v.name for v in latent_bc.temperature.optimizer.variables if 'log_alpha' in v.name]
+
+
+def test_latent_bc_samples_z_when_acting_unless_latent_action_mean():
+  learner = trail.TrailLearner(OBS, LOW, HIGH, trail.TrailConfig(embed_dim=8, hidden=(16,)))
+  obs = np.random.default_rng(2).normal(size=(1, OBS)).astype(np.float32)
+  actors = {}
+  for mode in downstream.LATENT_ACTIONS:
+    latent_bc = downstream.LatentBC(learner, OBS, ACT, downstream.LatentBCConfig(
+        hidden=(16,), latent_action=mode))
+    # A wide pi_Z, so that sampled z moves the decoded action visibly.
+    latent_bc.latent_policy.log_var_head.bias.assign(4.0 * np.ones(8, np.float32))
+    actors[mode] = latent_bc.actor(OBS)
+  sampled = actors['sample']
+  sampled.reset(5)
+  first, second = sampled(obs), sampled(obs)
+  assert not np.allclose(first, second)
+  sampled.reset(5)  # An evaluation's episode seed repeats its draws.
+  np.testing.assert_array_equal(sampled(obs), first)
+  mean = actors['mean']
+  mean.reset(5)
+  np.testing.assert_array_equal(mean(obs), mean(obs))
+
+
+def test_bc_rate_drops_at_absolute_steps_180k_and_190k():
+  """The rate of the update made after `step` optimizer steps, the policy's and the
+  temperature's: 1e-3, 1e-4 after step 180,000, 1e-5 after 190,000 (Keras'
+  PiecewiseConstantDecay, whatever the run's length)."""
+  bc = downstream.BC(OBS, LOW, HIGH, downstream.BCConfig(hidden=(8,)))
+  expected = {0: 1e-3, 179_999: 1e-3, 180_000: 1e-3, 180_001: 1e-4, 190_000: 1e-4,
+              190_001: 1e-5, 1_000_000: 1e-5}
+  for optimizer, variables in ((bc.optimizer, bc.policy.trainable_variables),
+                               (bc.temperature.optimizer, [bc.temperature.log_alpha])):
+    for step, rate in expected.items():
+      optimizer.iterations.assign(step)
+      optimizer.apply_gradients([(tf.zeros_like(v), v) for v in variables])
+      assert float(optimizer.learning_rate) == pytest.approx(rate), (step, rate)
