@@ -103,6 +103,16 @@ def test_rerun_with_other_settings_is_refused(hopper_files, tmp_path):
   with pytest.raises(errors.InputError, match="'entropy_term': .True, False."):
     runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc',
                        entropy_term=False))
+  with pytest.raises(errors.InputError, match="'latent_action': .'sample', 'mean'."):
+    runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc',
+                       latent_action='mean'))
+  # A run made with the defaults before the original code's (no 'defaults' key).
+  config_path = save_dir / 'config.json'
+  saved = json.loads(config_path.read_text())
+  del saved['defaults']
+  config_path.write_text(json.dumps(saved))
+  with pytest.raises(errors.InputError, match='defaults of an earlier version'):
+    runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc'))
 
 
 def test_a_checkpoint_of_other_networks_is_refused(tmp_path):
