@@ -3,6 +3,8 @@
 import dataclasses
 import json
 import os
+import pathlib
+import re
 import signal
 import socket
 import subprocess
@@ -442,3 +444,45 @@ def test_a_resumed_run_uses_the_learning_rate_it_is_given(hopper_files, tmp_path
   rates = {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
            if 'learning_rate' in k and 'temperature' not in k}
   assert rates and all(np.isclose(v, 1e-3) for v in rates.values()), rates
+
+
+def _readme_flag_rows() -> list[tuple[str, str]]:
+  """(flag, documented default) of each flag in README's flag table."""
+  text = (pathlib.Path(__file__).resolve().parent.parent / 'README.md').read_text()
+  table = text[text.index('| flag | default | meaning |'):]
+  rows = []
+  for line in table.splitlines()[2:]:
+    if not line.startswith('| `--'):
+      break
+    names_cell, default_cell = [c.strip() for c in line.split(' | ')[:2]]
+    names = re.findall(r'--(?:\[no\])?(\w+)', names_cell)
+    defaults = default_cell.split(', ') if len(names) > 1 else [default_cell]
+    assert len(defaults) == len(names), line
+    rows += zip(names, defaults)
+  return rows
+
+
+def test_readme_flag_table_matches_the_defaults():
+  """Each default README's table states is the flag's (or, for a rate chosen by method, the
+  config dataclasses'); a flag missing from train_eval fails too."""
+  from rl_repr_trail import skills, trail, train_eval  # pylint: disable=g-import-not-at-top
+  rates = {'embed_learning_rate': (trail.TrailConfig.learning_rate,
+                                   skills.SkillConfig.learning_rate),
+           'downstream_learning_rate': (downstream.LatentBCConfig.learning_rate,
+                                        downstream.BCConfig.learning_rate)}
+  rows = _readme_flag_rows()
+  assert len(rows) > 15, rows
+  for name, documented in rows:
+    default = train_eval.FLAGS[name].default
+    first = documented.split(' (')[0].strip('`')
+    if name in rates:  # "3e-4 (skills: 1e-4)": the method's config, then the other's.
+      other = float(re.search(r'\(\w+: ([\d.e-]+)\)', documented).group(1))
+      assert (float(first), other) == rates[name], (name, documented)
+    elif isinstance(default, bool):
+      assert first == ('on' if default else 'off'), (name, documented, default)
+    elif isinstance(default, (int, float)):
+      assert float(first) == default, (name, documented, default)
+    elif default is None:
+      assert not re.fullmatch(r'[\d.e-]+', first), (name, documented)
+    else:
+      assert first == default, (name, documented, default)
