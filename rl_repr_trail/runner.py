@@ -71,8 +71,9 @@ class RunConfig:
   pretrain_steps: int = 200_000
   downstream_steps: int = 1_000_000
   batch_size: int = 256
-  embed_learning_rate: float | None = None  # None: 3e-4 for TRAIL, 1e-4 for skill learners.
-  downstream_learning_rate: float | None = None  # None: 1e-4 for latent BC, 1e-3 for BC.
+  # None: the learner's config default (TrailConfig, SkillConfig; LatentBCConfig, BCConfig).
+  embed_learning_rate: float | None = None
+  downstream_learning_rate: float | None = None
   finetune_decoder: bool = True
   # The learned-temperature entropy term on the tanh-Gaussian policies (TRAIL's decoder in
   # both phases, BC's policy, the OPAL and SPiRL decoders downstream), as in the paper and
@@ -407,10 +408,12 @@ def _embedding_learner(config: RunConfig, task: envs.Task, low: np.ndarray,
   if config.embed_learner in skills.VARIANTS:
     return skills.SkillLearner(task.obs_dim, low, high, skills.SkillConfig(
         variant=config.embed_learner, window=config.window, latent_dim=config.skill_dim,
-        hidden=config.hidden, learning_rate=config.embed_learning_rate or 1e-4), seed=config.seed)
+        hidden=config.hidden,
+        learning_rate=config.embed_learning_rate or skills.SkillConfig.learning_rate),
+        seed=config.seed)
   return trail.TrailLearner(task.obs_dim, low, high, trail.TrailConfig(
       embed_dim=config.embed_dim, hidden=config.hidden,
-      learning_rate=config.embed_learning_rate or 3e-4,
+      learning_rate=config.embed_learning_rate or trail.TrailConfig.learning_rate,
       fourier_dim=config.fourier_dim if config.embed_learner == 'trail_linear' else 0,
       entropy_term=config.entropy_term),
       seed=config.seed)
@@ -421,9 +424,9 @@ def _latent_bc(config: RunConfig, task: envs.Task, embedding, expert: data.Datas
   """The downstream learner on the frozen embedding and its sampler of expert data with
   precomputed latents (per transition for TRAIL, per window for the skill learners)."""
   latent_bc_config = downstream.LatentBCConfig(
-      learning_rate=config.downstream_learning_rate or 1e-4, hidden=config.hidden,
-      finetune_decoder=config.finetune_decoder, entropy_term=config.entropy_term,
-      latent_action=config.latent_action)
+      learning_rate=config.downstream_learning_rate or downstream.LatentBCConfig.learning_rate,
+      hidden=config.hidden, finetune_decoder=config.finetune_decoder,
+      entropy_term=config.entropy_term, latent_action=config.latent_action)
   if window:
     learner = skills.SkillLatentBC(embedding, task.obs_dim, task.action_dim, latent_bc_config,
                                    seed=config.seed)
@@ -476,7 +479,8 @@ def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
   if config.embed_learner == 'none':
     with strategy.scope():
       learner = downstream.BC(task.obs_dim, low, high, downstream.BCConfig(
-          learning_rate=config.downstream_learning_rate or 1e-3, hidden=config.hidden,
+          learning_rate=config.downstream_learning_rate or downstream.BCConfig.learning_rate,
+          hidden=config.hidden,
           entropy_term=config.entropy_term), seed=config.seed)
       sampler = training.Sampler(inputs.expert, config.seed + 1)
   else:
