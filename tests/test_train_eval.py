@@ -463,9 +463,12 @@ def _readme_flag_rows() -> list[tuple[str, str]]:
 
 
 def test_readme_flag_table_matches_the_defaults():
-  """Each default README's table states is the flag's (or, for a rate chosen by method, the
-  config dataclasses'); a flag missing from train_eval fails too."""
-  from rl_repr_trail import skills, trail, train_eval  # pylint: disable=g-import-not-at-top
+  """Each default README's table states is the flag's, i.e. its RunConfig field's (train_eval
+  defines a flag per field with the field's default), or for a rate chosen by method the
+  config dataclasses'; a flag that is no RunConfig field fails too."""
+  from rl_repr_trail import skills, trail  # pylint: disable=g-import-not-at-top
+  fields = {runner.FLAG_NAMES.get(f.name, f.name): f.default
+            for f in dataclasses.fields(runner.RunConfig)}
   rates = {'embed_learning_rate': (trail.TrailConfig.learning_rate,
                                    skills.SkillConfig.learning_rate),
            'downstream_learning_rate': (downstream.LatentBCConfig.learning_rate,
@@ -473,7 +476,7 @@ def test_readme_flag_table_matches_the_defaults():
   rows = _readme_flag_rows()
   assert len(rows) > 15, rows
   for name, documented in rows:
-    default = train_eval.FLAGS[name].default
+    default = fields[name]
     first = documented.split(' (')[0].strip('`')
     if name in rates:  # "3e-4 (skills: 1e-4)": the method's config, then the other's.
       other = float(re.search(r'\(\w+: ([\d.e-]+)\)', documented).group(1))
