@@ -9,7 +9,7 @@ numpy policy evaluation runs; both add the entropy term with a learned temperatu
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -59,22 +59,27 @@ def compiled_actor(act: Callable[[tf.Tensor], tf.Tensor], obs_dim: int
 
 class LatentNoise:
   """Standard normal noise for the z a latent policy samples while acting (zeros with
-  latent_action='mean', so z is pi_Z's mean). `reset(seed)` at each episode start makes
-  an evaluation reproducible for its seed."""
+  latent_action='mean', so z is pi_Z's mean). `reset(seeds)` starts one episode per seed,
+  row i drawing from its own generator seeded seeds[i], so that an evaluation is
+  reproducible for its seeds and an episode's draws do not depend on its neighbours."""
 
   def __init__(self, latent_dim: int, latent_action: str):
     if latent_action not in LATENT_ACTIONS:
       raise ValueError(f'latent_action={latent_action!r}: expected one of {LATENT_ACTIONS}')
     self.latent_dim, self.sample = latent_dim, latent_action == 'sample'
-    self.reset(0)
+    self.reset([0])
 
-  def reset(self, seed: int) -> None:
-    self._rng = np.random.default_rng(seed)
+  def reset(self, seeds: Sequence[int]) -> None:
+    self._rngs = [np.random.default_rng(seed) for seed in seeds]
 
   def __call__(self, rows: int) -> np.ndarray:
     if not self.sample:
       return np.zeros((rows, self.latent_dim), np.float32)
-    return self._rng.standard_normal((rows, self.latent_dim), dtype=np.float32)
+    if rows != len(self._rngs):
+      raise ValueError(f'{rows} rows of latent noise asked for after reset with '
+                       f'{len(self._rngs)} seeds.')
+    return np.concatenate([rng.standard_normal((1, self.latent_dim), dtype=np.float32)
+                           for rng in self._rngs])
 
 
 def sampled_latent(distribution, noise: tf.Tensor) -> tf.Tensor:
@@ -91,8 +96,8 @@ class LatentActor:
         tf.TensorSpec([None, obs_dim], tf.float32), tf.TensorSpec([None, latent_dim], tf.float32)])
     self.noise = LatentNoise(latent_dim, latent_action)
 
-  def reset(self, seed: int) -> None:
-    self.noise.reset(seed)
+  def reset(self, seeds: Sequence[int]) -> None:
+    self.noise.reset(seeds)
 
   def __call__(self, observations: np.ndarray) -> np.ndarray:
     return self._act(observations, self.noise(len(observations))).numpy()

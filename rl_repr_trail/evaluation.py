@@ -10,34 +10,42 @@ import numpy as np
 
 from rl_repr_trail import envs
 
-# A policy maps a batch of observations [B, obs_dim] to actions [B, action_dim]. One with
-# a `reset(seed)` method (an actor that samples latents or holds z) has it called at each
-# episode start with the episode's seed, so that its draws repeat for a seed.
+# A policy maps a batch of observations [B, obs_dim] to actions [B, action_dim].
+# run_episodes plays its episodes side by side, row i of each batch being episode i, so a
+# policy is called once per environment step. One with a `reset(seeds)` method (an actor
+# that samples latents or holds z) has it called before the first step with each row's
+# episode seed, so that its draws for an episode repeat for that seed.
 Policy = Callable[[np.ndarray], np.ndarray]
 
 
 def run_episodes(policy: Policy, task: envs.Task, num_episodes: int, seed: int,
                  zero_contact_forces: bool = False) -> np.ndarray:
-  """Returns the undiscounted return of each of `num_episodes` episodes.
+  """Returns the undiscounted return of each of `num_episodes` episodes; episode i's
+  environment is reset with seed + i.
 
-  With `zero_contact_forces` the policy sees the task's contact-force
-  dimensions as zeros, as in D4RL's ant files (TRAIL.md section 7).
+  The episodes run side by side, one policy call per step for all of them; a row whose
+  episode has ended gets its last observation again and its action is discarded. With
+  `zero_contact_forces` the policy sees the task's contact-force dimensions as zeros, as
+  in D4RL's ant files (TRAIL.md section 7).
   """
-  env = envs.make_env(task)
+  seeds = [seed + episode for episode in range(num_episodes)]
+  envs_ = [envs.make_env(task) for _ in seeds]
+  obs = np.stack([env.reset(seed=s)[0] for env, s in zip(envs_, seeds)]).astype(np.float32)
+  if hasattr(policy, 'reset'):
+    policy.reset(seeds)
   returns = np.zeros(num_episodes)
-  for episode in range(num_episodes):
-    obs, _ = env.reset(seed=seed + episode)
-    if hasattr(policy, 'reset'):
-      policy.reset(seed + episode)
-    done = False
-    while not done:
-      obs = obs.astype(np.float32)
-      if zero_contact_forces:
-        obs[task.contact_dims[0]:task.contact_dims[1]] = 0.0
-      obs, reward, terminated, truncated, _ = env.step(policy(obs[None])[0])
-      returns[episode] += reward
-      done = terminated or truncated
-  env.close()
+  running = np.ones(num_episodes, bool)
+  while running.any():
+    if zero_contact_forces:
+      obs[:, task.contact_dims[0]:task.contact_dims[1]] = 0.0
+    actions = policy(obs)
+    for i in np.flatnonzero(running):
+      next_obs, reward, terminated, truncated, _ = envs_[i].step(actions[i])
+      obs[i] = next_obs
+      returns[i] += reward
+      running[i] = not (terminated or truncated)
+  for env in envs_:
+    env.close()
   return returns
 
 

@@ -315,6 +315,7 @@ class _Phase:
     self.config = config
     self.writer = writer
     self.step = tf.Variable(0, dtype=tf.int64, name='step')
+    self.seconds = {'training': 0.0, 'evaluation': 0.0}  # This process's, by part.
     self.checkpoint = tf.train.Checkpoint(step=self.step, **trackables)
     self.checkpoint_variables = [v for t in trackables.values() for v in t.variables]
     self.manager = tf.train.CheckpointManager(
@@ -377,6 +378,7 @@ class _Phase:
     if on_eval:
       intervals.append(config.eval_interval)
     step, last_time, last_step = start, time.time(), start
+    started = last_time
     while step < self.total:
       n = min([self.total] + [(step // k + 1) * k for k in intervals]) - step
       metrics = run_steps(tf.constant(n, tf.int32))
@@ -394,13 +396,16 @@ class _Phase:
           tf.summary.scalar(f'{self.name}/steps_per_sec', rate)
         tracker.update(step, f'loss {float(metrics["loss"]):.3f}', force=done)
       if on_eval and (step % config.eval_interval == 0 or done):
+        eval_start = time.time()
         on_eval(step)
+        self.seconds['evaluation'] += time.time() - eval_start
       if step % config.checkpoint_interval == 0 or done:
         self._check_weights(step)
         self.manager.save(checkpoint_number=step)
       if step == last_step:  # Time spent evaluating or saving is not training time.
         last_time = time.time()
     self.writer.flush()
+    self.seconds['training'] += time.time() - started - self.seconds['evaluation']
 
 
 def _embedding_learner(config: RunConfig, task: envs.Task, low: np.ndarray,
@@ -476,6 +481,7 @@ def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
   low, high = env.action_space.low, env.action_space.high
   env.close()
 
+  pretrain = None
   if config.embed_learner == 'none':
     with strategy.scope():
       learner = downstream.BC(task.obs_dim, low, high, downstream.BCConfig(
@@ -531,9 +537,15 @@ def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
       'expert_size': config.expert_size, 'seed': config.seed,
       'final': evals[-1], 'best': best,
       'pretrain_steps': config.pretrain_steps if config.embed_learner != 'none' else 0,
-      'downstream_steps': phase.current, 'wall_time_s': time.time() - t0, 'evals': evals}
+      'downstream_steps': phase.current, 'wall_time_s': time.time() - t0,
+      'time_s': {'pretraining': pretrain.seconds['training'] if pretrain else 0.0,
+                 'downstream': phase.seconds['training'],
+                 'evaluation': phase.seconds['evaluation']},
+      'evals': evals}
   _write_json(os.path.join(save_dir, 'results.json'), results)
+  parts = ', '.join(f'{k} {v:.0f}' for k, v in results['time_s'].items())
   print(f'{config.method} | {task.name} | final normalized score {evals[-1]["normalized_score_mean"]:.1f} '
         f'(return {evals[-1]["return_mean"]:.1f}) | best {best["normalized_score_mean"]:.1f} '
-        f'at step {best["step"]} | {results["wall_time_s"]:.0f} s', flush=True)
+        f'at step {best["step"]} | {results["wall_time_s"]:.0f} s ({parts}; this process\'s)',
+        flush=True)
   return results

@@ -17,7 +17,7 @@ regulariser). SPiRL is OPAL's downstream on an actions-only encoder.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -235,19 +235,21 @@ class SkillLatentBC(tf.Module):
 
 
 class ResamplingActor:
-  """Acts with a skill: a new z every `window` steps of an episode, held in between."""
+  """Acts with a skill: a new z every `window` steps of an episode, held in between (each
+  row holds its own z; the rows' episodes start together)."""
 
   def __init__(self, choose_latent: Callable[[np.ndarray, np.ndarray], np.ndarray],
                decode: Callable[[np.ndarray, np.ndarray], np.ndarray], window: int,
                noise: downstream.LatentNoise):
     self._choose, self._decode, self.window = choose_latent, decode, window
     self.noise = noise
-    self.reset(0)
+    self.reset([0])
 
-  def reset(self, seed: int) -> None:
-    """Starts an episode: the next call picks a new z; `seed` seeds its noise."""
+  def reset(self, seeds: Sequence[int]) -> None:
+    """Starts one episode per seed, side by side: the next call picks each row's new z;
+    row i's noise is seeded seeds[i]."""
     self._z, self._steps = None, 0
-    self.noise.reset(seed)
+    self.noise.reset(seeds)
 
   def __call__(self, observations: np.ndarray) -> np.ndarray:
     if self._steps % self.window == 0:

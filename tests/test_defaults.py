@@ -137,13 +137,13 @@ def test_latent_bc_samples_z_when_acting_unless_latent_action_mean():
     latent_bc.latent_policy.log_var_head.bias.assign(4.0 * np.ones(8, np.float32))
     actors[mode] = latent_bc.actor(OBS)
   sampled = actors['sample']
-  sampled.reset(5)
+  sampled.reset([5])
   first, second = sampled(obs), sampled(obs)
   assert not np.allclose(first, second)
-  sampled.reset(5)  # An evaluation's episode seed repeats its draws.
+  sampled.reset([5])  # An evaluation's episode seed repeats its draws.
   np.testing.assert_array_equal(sampled(obs), first)
   mean = actors['mean']
-  mean.reset(5)
+  mean.reset([5])
   np.testing.assert_array_equal(mean(obs), mean(obs))
 
 

@@ -185,29 +185,53 @@ def test_actor_resamples_the_skill_every_window_and_after_reset():
 
   actor = skills.ResamplingActor(choose, lambda obs, z: z[:, :1], window=4,
                                  noise=downstream.LatentNoise(LATENT, 'sample'))
-  actor.reset(7)
+  actor.reset([7])
   used = [int(actor(np.full((1, OBS), t, np.float32))[0, 0]) for t in range(10)]
   assert used == [1, 1, 1, 1, 2, 2, 2, 2, 3, 3]
   assert chosen == [0, 4, 8]  # z is chosen from the state at the window's start.
   assert not np.allclose(noises[0], noises[1])  # Sampled: a new draw at each choice.
-  actor.reset(7)
+  actor.reset([7])
   assert int(actor(np.zeros((1, OBS), np.float32))[0, 0]) == 4
   np.testing.assert_array_equal(noises[3], noises[0])  # The same seed, the same draws.
 
 
-def test_run_episodes_resets_a_policy_at_each_episode_start():
+def test_run_episodes_resets_a_policy_once_with_each_rows_episode_seed():
   events = []
 
   class Policy:
-    def reset(self, seed):
-      events.append(('reset', seed))
+    def reset(self, seeds):
+      events.append(('reset', list(seeds)))
 
     def __call__(self, obs):
-      events.append('act')
-      return np.zeros((1, 3), np.float32)
+      events.append(('act', len(obs)))
+      return np.zeros((len(obs), 3), np.float32)
 
   evaluation.run_episodes(Policy(), envs.get_task('hopper'), num_episodes=2, seed=10)
-  resets = [e for e in events if e != 'act']
-  assert resets == [('reset', 10), ('reset', 11)] and events[0] == ('reset', 10)
-  second = events.index(('reset', 11))
-  assert events[second + 1] == 'act' and second > 1
+  assert events[0] == ('reset', [10, 11])
+  assert [e for e in events[1:] if e[0] == 'reset'] == []
+  assert len(events) > 2 and all(e == ('act', 2) for e in events[1:])
+
+
+def test_episodes_side_by_side_score_as_one_at_a_time():
+  # Hopper falls at different steps for different seeds, so rows end at different times.
+  task = envs.get_task('hopper')
+  calls = []
+
+  def policy(obs):  # Row-wise, so a row's action does not depend on the batch.
+    calls.append(len(obs))
+    return np.tanh(obs[:, 2:5] * 3.0).astype(np.float32)
+
+  together = evaluation.run_episodes(policy, task, num_episodes=3, seed=20)
+  steps_together, alone, lengths = len(calls), [], []
+  for i in range(3):
+    calls.clear()
+    alone.append(evaluation.run_episodes(policy, task, num_episodes=1, seed=20 + i)[0])
+    lengths.append(len(calls))
+  np.testing.assert_array_equal(together, alone)
+  assert min(lengths) < max(lengths) == steps_together  # Rows ended at different steps.
+  noise = downstream.LatentNoise(LATENT, 'sample')
+  noise.reset([3, 4])
+  rows = np.concatenate([noise(2) for _ in range(5)], axis=1)
+  for i, seed in enumerate([3, 4]):
+    noise.reset([seed])
+    np.testing.assert_array_equal(rows[i], np.concatenate([noise(1)[0] for _ in range(5)]))

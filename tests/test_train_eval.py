@@ -57,6 +57,11 @@ def test_run_writes_results_and_summaries(hopper_files, tmp_path, embed_learner,
   assert saved['final']['step'] == 200
   assert saved['best']['normalized_score_mean'] >= saved['final']['normalized_score_mean']
   assert np.isfinite(saved['final']['return_mean'])
+  parts = saved['time_s']
+  assert set(parts) == {'pretraining', 'downstream', 'evaluation'}
+  assert (parts['pretraining'] > 0) == (embed_learner != 'none')
+  assert parts['downstream'] > 0 and parts['evaluation'] > 0
+  assert sum(parts.values()) <= saved['wall_time_s']
   tags = _tags(save_dir / 'tb')
   expected = {'downstream/loss', 'downstream/steps_per_sec', 'eval/return', 'eval/normalized_score'}
   if embed_learner.startswith('trail'):
