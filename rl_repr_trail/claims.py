@@ -9,10 +9,12 @@ normalized score to BC's, whether TRAIL beats BC, and, for every method that ran
 both random and medium data, the ratio of its random-data score to its medium-data
 score. Writes the report to claims.md beside summary.md.
 
-A comparison of two mean scores counts one way or the other only when the difference
-is more than two standard errors of the difference (sample std over seeds); otherwise
-it is "within noise", and with one seed on either side the noise is unknown, so it is
-reported apart.
+A comparison of two methods on a cell counts one way or the other only when the 95%
+bootstrap interval of the probability that one's run outscores the other's (rliable's
+probability of improvement, intervals.py) lies wholly above or below 1/2; otherwise it
+is "within noise", and with one seed on either side the noise is unknown, so it is
+reported apart. Each claim's verdict gives that probability across its cells with its
+interval, and the scale it was measured at (steps, seeds, expert sizes).
 """
 
 from __future__ import annotations
@@ -25,29 +27,30 @@ from absl import app
 import numpy as np
 
 from rl_repr_trail import errors
+from rl_repr_trail import intervals
 from rl_repr_trail import summarize
 
 TRAIL_METHODS = ('TRAIL EBM', 'TRAIL linear')
 SKILL_METHODS = ('OPAL', 'SPiRL', 'SkiLD')
-NOISE_SE = 2.0  # A difference counts beyond this many standard errors of it.
 OUTCOMES = ('yes', 'no', 'within noise', 'yes, one seed', 'no, one seed')
+PAPER_RATIO = 4.0  # "TRAIL improves on BC by up to 4x".
 
 
 def _mean(runs: list[dict]) -> float:
-  return summarize.score_stats(runs, 'final')[0]
+  return float(summarize.scores(runs, 'final').mean())
 
 
 def compare(higher: list[dict], lower: list[dict]) -> str:
-  """Whether the first runs' final score is above the second's, beyond the seed noise:
-  one of OUTCOMES."""
-  (mean_a, std_a, n_a), (mean_b, std_b, n_b) = (
-      summarize.score_stats(runs, 'final') for runs in (higher, lower))
-  diff = mean_a - mean_b
-  answer = 'yes' if diff > 0 else 'no'
-  if min(n_a, n_b) < 2:
+  """Whether the first runs' final score is above the second's beyond the seed noise
+  (the interval of P(first > second) excludes 1/2): one of OUTCOMES."""
+  a, b = summarize.scores(higher, 'final'), summarize.scores(lower, 'final')
+  answer = 'yes' if a.mean() > b.mean() else 'no'
+  if min(len(a), len(b)) < 2:
     return f'{answer}, one seed'
-  se = np.sqrt(std_a ** 2 / n_a + std_b ** 2 / n_b)
-  return answer if abs(diff) > NOISE_SE * se else 'within noise'
+  found = intervals.improvement_probability(a, b)
+  if found.low > 0.5:
+    return 'yes'
+  return 'no' if found.high < 0.5 else 'within noise'
 
 
 def _tally(found: list[str]) -> str:
@@ -67,10 +70,37 @@ def _kind(label: str) -> str:
   return label.split(' ')[0].rsplit('-v', 1)[0]
 
 
+def _scale(tables: dict) -> str:
+  """The steps, seeds, expert sizes and tasks the runs of `tables` were made with."""
+  runs = {r['dir']: r for table in tables.values() for cells in table.values()
+          for found in cells.values() for r in found}.values()
+  seeds = [len(found) for table in tables.values() for cells in table.values()
+           for found in cells.values()]
+  span = lambda values: '/'.join(str(v) for v in sorted(set(values)))
+  return (f'tasks {", ".join(sorted({r["task"] for r in runs}))}; expert data '
+          f'{span(tables)} transitions; pretraining {span(r.get("pretrain_steps", 0) for r in runs if r["method"] != "BC")} '
+          f'and downstream {span(r.get("downstream_steps", 0) for r in runs)} steps; '
+          f'{span(seeds)} seeds per cell')
+
+
+def _probability(pairs: list[tuple[list[dict], list[dict]]]) -> str:
+  """P(first > second) across the cells of `pairs`, with its interval."""
+  pairs = [(a, b) for a, b in pairs if min(len(a), len(b)) >= 2]
+  if not pairs:
+    return 'no cell with 2 seeds on both sides'
+  n_a = min(len(a) for a, _ in pairs)
+  n_b = min(len(b) for _, b in pairs)
+  x = np.stack([summarize.scores(a, 'final')[:n_a] for a, _ in pairs], axis=1)
+  y = np.stack([summarize.scores(b, 'final')[:n_b] for _, b in pairs], axis=1)
+  return f'P = {intervals.improvement_probability(x, y).text(2)} over {len(pairs)} cells'
+
+
 def report(tables: dict) -> tuple[str, dict]:
   """The claims report as markdown, and the verdicts by claim."""
   lines, verdicts = [], {'trail_beats_bc': [], 'trail_beats_bc_on_random': [],
                          'skills_degrade_on_random': []}
+  pairs = {claim: [] for claim in verdicts}
+  ratios = []  # (interval of TRAIL / BC, cell)
   for size in sorted(tables):
     table = tables[size]
     methods = [m for m in summarize.methods_of(table) if m != 'BC']
@@ -89,31 +119,52 @@ def report(tables: dict) -> tuple[str, dict]:
         if m in cells:
           outcome = compare(cells[m], cells['BC'])
           verdicts['trail_beats_bc'].append(outcome)
+          pairs['trail_beats_bc'].append((cells[m], cells['BC']))
+          if min(len(cells[m]), len(cells['BC'])) >= 2 and bc > 0:
+            ratios.append((intervals.ratio_of_means(summarize.scores(cells[m], 'final'),
+                                                    summarize.scores(cells['BC'], 'final')),
+                           f'{m}, {task} {label}, expert {size}'))
           if _kind(label) == 'random':
             verdicts['trail_beats_bc_on_random'].append(outcome)
+            pairs['trail_beats_bc_on_random'].append((cells[m], cells['BC']))
     lines.append('')
     by_kind = {(task, _kind(label)): cells for (task, label), cells in table.items()}
-    pairs = [(task, m) for (task, kind) in sorted(by_kind) if kind == 'random'
-             for m in methods if m in by_kind[(task, kind)]
-             and m in by_kind.get((task, 'medium'), {})]
-    if pairs:
+    kind_pairs = [(task, m) for (task, kind) in sorted(by_kind) if kind == 'random'
+                  for m in methods if m in by_kind[(task, kind)]
+                  and m in by_kind.get((task, 'medium'), {})]
+    if kind_pairs:
       lines += [f'### Random-data score over medium-data score, expert data {size}', '',
                 '| task | method | random | medium | ratio |', '|---|---|---|---|---|']
-      for task, m in pairs:
+      for task, m in kind_pairs:
         random_runs, medium_runs = by_kind[(task, 'random')][m], by_kind[(task, 'medium')][m]
         random_score, medium_score = _mean(random_runs), _mean(medium_runs)
         lines.append(f'| {task} | {m} | {random_score:.1f} | {medium_score:.1f} | '
                      f'{_ratio(random_score, medium_score)} |')
         if m in SKILL_METHODS:
           verdicts['skills_degrade_on_random'].append(compare(medium_runs, random_runs))
+          pairs['skills_degrade_on_random'].append((medium_runs, random_runs))
       lines.append('')
-  lines += ['### Verdicts', '', f'A difference counts when it exceeds {NOISE_SE:g} standard '
-            'errors of it over seeds; "one seed": the noise is unknown.', '']
+  lines += ['### Verdicts', '', f'Measured at: {_scale(tables)}.', '',
+            'A cell counts when the 95% bootstrap interval of the probability that a run of '
+            'one method outscores a run of the other lies above (yes) or below (no) 1/2; '
+            '"one seed": the noise is unknown. P is that probability across the cells, '
+            'with its 95% stratified bootstrap interval.', '']
   for claim, text in (('trail_beats_bc', 'TRAIL beats BC'),
                       ('trail_beats_bc_on_random', 'TRAIL beats BC on random offline data'),
                       ('skills_degrade_on_random', 'skill methods score lower on random data '
                        'than on medium data')):
-    lines.append(f'- {text}: {_tally(verdicts[claim])}')
+    found = f'; {_probability(pairs[claim])}' if pairs[claim] else ''
+    lines.append(f'- {text}: {_tally(verdicts[claim])}{found}')
+  if ratios:
+    best, cell = max(ratios, key=lambda r: r[0].point)
+    if best.high < PAPER_RATIO:
+      reached = f'its interval lies below {PAPER_RATIO:g}x: not reproduced at this scale'
+    elif best.low > PAPER_RATIO:
+      reached = f'its interval lies above {PAPER_RATIO:g}x'
+    else:
+      reached = f'{PAPER_RATIO:g}x lies within its interval'
+    lines.append(f'- TRAIL improves on BC by up to {PAPER_RATIO:g}x: the largest ratio of mean '
+                 f'scores is {best.text(2)}x ({cell}); {reached}')
   return '\n'.join(lines), verdicts
 
 

@@ -3,14 +3,16 @@ r"""Tables and plots of a directory of runs, in the paper's layout.
   python -m rl_repr_trail.summarize RUN_DIR [--output=DIR]
 
 Reads every results.json under RUN_DIR and prints, per expert-data size, a
-markdown table with a row per task and offline data and a column per method:
-mean +- sample std over seeds (ddof 1, the same std that claims' noise test uses) of
-the final and of the best normalized score (n = seeds; one seed shows no std).
-BC reads no offline data, so its runs fill every row of their task. Writes the
+markdown table with a row per task and offline data (a cell) and a column per method:
+the mean over seeds of the final and of the best normalized score with its 95%
+bootstrap interval (rliable, see intervals.py) and n = seeds (one seed shows no
+interval). Then, across the table's cells, each method's interquartile mean (IQM) and
+mean with 95% stratified bootstrap intervals, and the probability that it improves on
+BC. BC reads no offline data, so its runs fill every row of their task. Writes the
 tables to summary.md and PNG plots to plots/ in the output directory (RUN_DIR by
-default): evaluation curves (mean over seeds, a band of one sample std) per row, and a
-bar chart per table. Generated data is marked "(gen)" so that it never reads as
-D4RL's own.
+default): evaluation curves (mean over seeds, a band of one sample std) per row, a bar
+chart per table (bars: means, whiskers: intervals) and the aggregate intervals per
+table. Generated data is marked "(gen)" so that it never reads as D4RL's own.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from rl_repr_trail import envs
 from rl_repr_trail import errors
+from rl_repr_trail import intervals
 
 # The paper's column order: the BC baseline, temporal skills, then TRAIL.
 METHOD_ORDER = ('BC', 'OPAL', 'SPiRL', 'SkiLD', 'TRAIL EBM', 'TRAIL linear')
@@ -116,36 +119,77 @@ def sample_std(scores: np.ndarray, axis: int = 0) -> np.ndarray:
       scores.mean(axis=axis))
 
 
-def score_stats(runs: list[dict], which: str) -> tuple[float, float, int]:
-  """Mean and sample std over seeds of the final or best normalized score, and the seed
-  count."""
-  scores = np.array([r[which]['normalized_score_mean'] for r in runs])
-  return float(scores.mean()), float(sample_std(scores)), len(scores)
+def scores(runs: list[dict], which: str) -> np.ndarray:
+  """The final or best normalized score of each run, in seed order."""
+  ordered = sorted(runs, key=lambda r: r.get('seed', 0))
+  return np.array([r[which]['normalized_score_mean'] for r in ordered], np.float64)
 
 
-def markdown(tables: dict) -> str:
-  """The paper-layout tables, final and best, for each expert size."""
+def cell_text(runs: list[dict], which: str = 'final') -> str:
+  """'mean [low, high] (n)' over seeds, or 'mean (1)' for one seed."""
+  values = scores(runs, which)
+  if len(values) == 1:
+    return f'{values[0]:.1f} (1)'
+  return f'{intervals.mean(values).text()} ({len(values)})'
+
+
+def matrix(table: dict, method: str, rows: list[tuple[str, str]], which: str = 'final'
+           ) -> np.ndarray:
+  """[seeds, cells] of a method's scores on `rows`, the first n seeds of each, n the
+  fewest any of those cells has."""
+  columns = [scores(table[row][method], which) for row in rows]
+  n = min(len(c) for c in columns)
+  return np.stack([c[:n] for c in columns], axis=1)
+
+
+def aggregates(table: dict, which: str = 'final') -> dict[str, dict[str, intervals.Interval]]:
+  """Per method, IQM and mean across the cells it ran on, with intervals, and (methods
+  other than BC) P(method > BC) over the cells both ran on."""
+  out = {}
+  for m in methods_of(table):
+    rows = [row for row in sorted(table) if m in table[row]]
+    values = matrix(table, m, rows, which)
+    out[m] = {'IQM': intervals.iqm(values), 'mean': intervals.mean(values)}
+    both = [row for row in rows if 'BC' in table[row]]
+    if m != 'BC' and both:
+      out[m]['P(> BC)'] = intervals.improvement_probability(
+          matrix(table, m, both, which), matrix(table, 'BC', both, which))
+  return out
+
+
+def aggregates_markdown(table: dict, size: int, found: dict) -> list[str]:
+  cells = len(table)
+  lines = [f'### Aggregates of the final normalized score across the {cells} cells, expert '
+           f'data {size} transitions (95% stratified bootstrap intervals)', '',
+           '| method | cells | seeds | IQM | mean | P(method > BC) |', '|---|---|---|---|---|---|']
+  for m, found_m in found.items():
+    rows = [row for row in table if m in table[row]]
+    seeds = matrix(table, m, sorted(rows)).shape[0]
+    improvement = found_m['P(> BC)'].text(2) if 'P(> BC)' in found_m else '-'
+    lines.append(f'| {m} | {len(rows)} | {seeds} | {found_m["IQM"].text()} | '
+                 f'{found_m["mean"].text()} | {improvement} |')
+  return lines + ['']
+
+
+def markdown(tables: dict, found: dict[int, dict]) -> str:
+  """The paper-layout tables, final and best, and the aggregates `found` (expert size ->
+  aggregates()), for each expert size."""
   out = []
   for size in sorted(tables):
     table = tables[size]
     methods = methods_of(table)
     for which in ('final', 'best'):
       out.append(f'### {which.capitalize()} normalized score, expert data {size} transitions '
-                 '(mean +- sample std over seeds, n)')
+                 '(mean over seeds [95% bootstrap interval] (n))')
       out.append('')
       out.append('| task | offline data | ' + ' | '.join(methods) + ' |')
       out.append('|---|---|' + '---|' * len(methods))
       for task, label in sorted(table):
-        cells = []
-        for m in methods:
-          runs = table[(task, label)].get(m)
-          if runs:
-            mean, std, n = score_stats(runs, which)
-            cells.append(f'{mean:.1f} +- {std:.1f} ({n})' if n > 1 else f'{mean:.1f} (1)')
-          else:
-            cells.append('-')
+        cells = [cell_text(table[(task, label)][m], which) if m in table[(task, label)]
+                 else '-' for m in methods]
         out.append(f'| {task} | {label} | ' + ' | '.join(cells) + ' |')
       out.append('')
+    out += aggregates_markdown(table, size, found[size])
   return '\n'.join(out)
 
 
@@ -170,8 +214,9 @@ def _save(fig, ax, path: str) -> str:
   return path
 
 
-def plot(tables: dict, plot_dir: str) -> list[str]:
-  """Evaluation curves per row and a bar chart per table; returns the files written."""
+def plot(tables: dict, plot_dir: str, found: dict[int, dict]) -> list[str]:
+  """Evaluation curves per row, a bar chart per table and the aggregates `found` (expert
+  size -> aggregates()) per table; returns the files written."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
@@ -196,14 +241,23 @@ def plot(tables: dict, plot_dir: str) -> list[str]:
       fig, ax = plt.subplots(figsize=(max(6, 1.5 * len(rows) * len(methods) / 3), 4))
       width = 0.8 / len(methods)
       for i, m in enumerate(methods):
-        stats = [score_stats(table[row][m], which) if m in table[row] else (np.nan, 0, 0)
-                 for row in rows]
-        ax.bar(np.arange(len(rows)) + i * width, [s[0] for s in stats], width,
-               yerr=[s[1] for s in stats], label=m, capsize=2)
+        cell_means = [intervals.mean(scores(table[row][m], which)) if m in table[row]
+                      else intervals.Interval(np.nan, np.nan, np.nan) for row in rows]
+        means = np.array([c.point for c in cell_means])
+        whiskers = np.nan_to_num(np.array([[c.point - c.low for c in cell_means],
+                                           [c.high - c.point for c in cell_means]]))
+        ax.bar(np.arange(len(rows)) + i * width, means, width, yerr=whiskers, label=m,
+               capsize=2)
       ax.set_xticks(np.arange(len(rows)) + 0.4 - width / 2)
       ax.set_xticklabels([f'{t}\n{l}' for t, l in rows], fontsize='small')
-      ax.set(title=f'{which} normalized score, expert {size}', ylabel='normalized score')
+      ax.set(title=f'{which} normalized score, expert {size} (95% intervals)',
+             ylabel='normalized score')
       written.append(_save(fig, ax, os.path.join(plot_dir, f'bars_expert{size}_{which}.png')))
+    shown = {m: {k: v for k, v in a.items() if k != 'P(> BC)'}
+             for m, a in found[size].items()}
+    written.append(intervals.plot_aggregates(
+        shown, os.path.join(plot_dir, f'aggregates_expert{size}.png'),
+        f'expert {size}: final score across {len(table)} cells, 95% intervals'))
   return written
 
 
@@ -211,7 +265,8 @@ def summarize(run_dir: str, output: str | None = None) -> str:
   """Writes summary.md and plots for run_dir; returns the markdown."""
   output = output or run_dir
   tables = group(read_runs(run_dir))
-  text = markdown(tables)
+  found = {size: aggregates(table) for size, table in tables.items()}
+  text = markdown(tables, found)
   failed = failed_runs(run_dir)
   if failed:
     text += ('\n\nLeft out, runs that stopped with an error:\n\n'
@@ -221,7 +276,7 @@ def summarize(run_dir: str, output: str | None = None) -> str:
   with open(tmp, 'w') as f:
     f.write(f'# Summary of {run_dir}\n\n{text}\n')
   os.replace(tmp, os.path.join(output, 'summary.md'))
-  plot(tables, os.path.join(output, 'plots'))
+  plot(tables, os.path.join(output, 'plots'), found)
   return text
 
 

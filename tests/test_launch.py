@@ -40,7 +40,7 @@ def test_locomotion_quick(tmp_path):
   assert '| hopper | random (gen) | ' in out and '| OPAL | TRAIL EBM |' in out
   assert (root / 'summary.md').exists()
   assert sorted(os.listdir(root / 'plots')) == [
-      'bars_expert500_best.png', 'bars_expert500_final.png',
+      'aggregates_expert500.png', 'bars_expert500_best.png', 'bars_expert500_final.png',
       'curves_hopper_random_gen_expert500.png']
 
 
@@ -52,6 +52,22 @@ def test_claims_reduced(tmp_path):
   assert '2 runs in' in out
   assert '| hopper | random (gen) | ' in out and '- TRAIL beats BC: ' in out
   assert (root / 'claims.md').exists() and (root / 'summary.md').exists()
+
+
+def test_default_candidates_runs_the_paper_settings_and_without_the_entropy_term(tmp_path):
+  override = {'offline_kinds': ['random'], 'seeds': [0], 'expert_sizes': [500],
+              'data': {'offline_rows': 3000, 'expert_rows': 1500},
+              'settings': TINY_SETTINGS, 'tasks': ['hopper']}
+  root, out = _launch('default_candidates.sh', tmp_path, override)
+  for variant, entropy_term in (('entropy', True), ('noentropy', False)):
+    assert (root / variant / 'claims.md').exists() and (root / variant / 'summary.md').exists()
+    for method in ('bc', 'trail_ebm'):
+      offline = 'none' if method == 'bc' else 'random'
+      with open(root / variant / 'hopper' / offline / 'expert500' / method / 'seed0' /
+                'config.json') as f:
+        saved = json.load(f)
+      assert saved['entropy_term'] is entropy_term and saved['pretrain_steps'] == 40
+  assert out.count('- TRAIL beats BC: ') == 2
 
 
 def test_parity_section10(tmp_path):

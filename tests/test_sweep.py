@@ -6,10 +6,12 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from rl_repr_trail import claims
 from rl_repr_trail import experts
+from rl_repr_trail import intervals
 from rl_repr_trail import summarize
 from rl_repr_trail import sweep
 
@@ -160,15 +162,23 @@ def test_summarize_tables_and_plots(tmp_path):
   _result(root, 'ant', None, 'BC', 1, [2, 8])
   text = summarize.summarize(str(root), str(tmp_path / 'out'))
   final = text.split('### Best')[0]
-  best = text.split('### Best')[1]
+  best = text.split('### Best')[1].split('### Aggregates')[0]
   # Final: seeds 10 and 20; best: 30 and 20. BC (final 4 and 8) fills both ant rows.
-  # Sample std (ddof 1) of two scores d apart: d / sqrt(2).
-  assert '| ant | random (gen) | 6.0 +- 2.8 (2) | 15.0 +- 7.1 (2) |' in final
-  assert '| ant | medium-v2 | 6.0 +- 2.8 (2) | 50.0 (1) |' in final
-  assert '| ant | random (gen) | 6.0 +- 2.8 (2) | 25.0 +- 7.1 (2) |' in best
+  # The bootstrap mean of two scores takes the values a, (a + b) / 2, b with chances
+  # 1/4, 1/2, 1/4: its 95% interval is [a, b].
+  assert '| ant | random (gen) | 6.0 [4.0, 8.0] (2) | 15.0 [10.0, 20.0] (2) |' in final
+  assert '| ant | medium-v2 | 6.0 [4.0, 8.0] (2) | 50.0 (1) |' in final
+  assert '| ant | random (gen) | 6.0 [4.0, 8.0] (2) | 25.0 [20.0, 30.0] (2) |' in best
+  aggregates = text.split('### Aggregates')[1]
+  # BC: 2 seeds x 2 cells of (4, 8); TRAIL EBM: 1 seed (the fewest) x (10, 50). Every
+  # TRAIL run outscores every BC run: P(TRAIL EBM > BC) = 1 in every resample.
+  assert '| BC | 2 | 2 | 6.0 [4.0, 8.0] | 6.0 [4.0, 8.0] | - |' in aggregates
+  assert '| TRAIL EBM | 2 | 1 | 30.0 [30.0, 30.0] | 30.0 [30.0, 30.0] | 1.00 [1.00, 1.00] |' \
+      in aggregates
   assert '| task | offline data | BC | TRAIL EBM |' in text
   plots = sorted(os.listdir(tmp_path / 'out' / 'plots'))
-  assert plots == ['bars_expert10000_best.png', 'bars_expert10000_final.png',
+  assert plots == ['aggregates_expert10000.png', 'bars_expert10000_best.png',
+                   'bars_expert10000_final.png',
                    'curves_ant_medium_v2_expert10000.png',
                    'curves_ant_random_gen_expert10000.png']
   for name in plots:
@@ -195,22 +205,38 @@ def test_claims_report_ratios_and_verdicts_beyond_seed_noise(tmp_path):
   assert '| hopper | medium (gen) | 11.0 | 20.0 (1.82x) | 12.0 (1.09x) |' in text
   assert '| hopper | OPAL | 5.0 | 20.0 | 0.25x |' in text
   assert '| hopper | TRAIL EBM | 31.0 | 12.0 | 2.58x |' in text
-  # Standard error of each TRAIL-BC difference: sqrt(2/2 + 2/2) = 1.41, so 20 points
-  # count and 1 point is noise; one OPAL seed leaves the noise unknown.
+  # On random data both TRAIL runs outscore both BC runs (P = 1 in every resample); on
+  # medium data TRAIL (11, 13) against BC (10, 12) gives P = 3/4, and resamples such as
+  # (11, 11) against (12, 12) give 0: within noise. One OPAL seed leaves the noise unknown.
   assert verdicts == {'trail_beats_bc': ['within noise', 'yes'],
                       'trail_beats_bc_on_random': ['yes'],
                       'skills_degrade_on_random': ['yes, one seed']}
-  assert '- TRAIL beats BC: 1 of 2 comparisons (yes 1, within noise 1)' in text
+  assert '- TRAIL beats BC: 1 of 2 comparisons (yes 1, within noise 1); P = ' in text
+  assert '- TRAIL beats BC on random offline data: 1 of 1 comparisons (yes 1); ' \
+         'P = 1.00 [1.00, 1.00] over 1 cells' in text
   assert '- skill methods score lower on random data than on medium data: 0 of 1 ' \
-         'comparisons (yes, one seed 1)' in text
+         'comparisons (yes, one seed 1); no cell with 2 seeds on both sides' in text
+  # 31 / 11 = 2.82; resampled, (30 or 32 twice) over (10 or 12 twice) spans 30/12 to 32/10.
+  assert ('- TRAIL improves on BC by up to 4x: the largest ratio of mean scores is '
+          '2.82 [2.50, 3.20]x (TRAIL EBM, hopper random (gen), expert 10000); its interval '
+          'lies below 4x: not reproduced at this scale') in text
+  assert 'Measured at: tasks hopper; expert data 10000 transitions;' in text
 
 
-def test_a_difference_counts_only_beyond_two_standard_errors():
-  runs = lambda *scores: [{'final': {'normalized_score_mean': s}} for s in scores]
-  assert claims.compare(runs(10, 14), runs(8, 8)) == 'within noise'  # 4 <= 2 x 2
-  assert claims.compare(runs(13, 15), runs(8, 8)) == 'yes'  # 6 > 2 x 1
+def test_a_difference_counts_only_when_its_interval_excludes_even_odds():
+  runs = lambda *scores: [{'final': {'normalized_score_mean': s}, 'seed': i}
+                          for i, s in enumerate(scores)]
+  assert claims.compare(runs(9, 14), runs(8, 10)) == 'within noise'  # P = 3/4.
+  assert claims.compare(runs(13, 15, 14), runs(8, 8, 9)) == 'yes'  # P = 1 in every resample.
   assert claims.compare(runs(3, 5), runs(8, 8)) == 'no'
   assert claims.compare(runs(9), runs(8, 8)) == 'yes, one seed'
+  # Known values of rliable's estimators (Mann-Whitney U / (n m), ties count half;
+  # IQM: the mean of the middle half of all scores).
+  assert intervals.improvement_probability([1, 2, 3], [0, 2.5, 0.7]).point == pytest.approx(7 / 9)
+  assert intervals.improvement_probability([1, 2], [2, 2]).point == pytest.approx(0.25)
+  assert intervals.iqm(np.arange(1, 17).reshape(4, 4)).point == pytest.approx(8.5)
+  found = intervals.mean([5, 5, 5])
+  assert (found.point, found.low, found.high) == (5, 5, 5)
 
 
 def test_sweep_runs_as_a_submitit_job_array_and_skips_finished_runs(tmp_path):
