@@ -28,10 +28,9 @@ import numpy as np
 
 from rl_repr_trail import errors
 from rl_repr_trail import intervals
+from rl_repr_trail import methods
 from rl_repr_trail import summarize
 
-TRAIL_METHODS = ('TRAIL EBM', 'TRAIL linear')
-SKILL_METHODS = ('OPAL', 'SPiRL', 'SkiLD')
 OUTCOMES = ('yes', 'no', 'within noise', 'yes, one seed', 'no, one seed')
 PAPER_RATIO = 4.0  # "TRAIL improves on BC by up to 4x".
 
@@ -78,7 +77,8 @@ def _scale(tables: dict) -> str:
            for found in cells.values()]
   span = lambda values: '/'.join(str(v) for v in sorted(set(values)))
   return (f'tasks {", ".join(sorted({r["task"] for r in runs}))}; expert data '
-          f'{span(tables)} transitions; pretraining {span(r.get("pretrain_steps", 0) for r in runs if r["method"] != "BC")} '
+          f'{span(tables)} transitions; pretraining '
+          f'{span(r["pretrain_steps"] for r in runs if r.get("pretrain_steps"))} '
           f'and downstream {span(r.get("downstream_steps", 0) for r in runs)} steps; '
           f'{span(seeds)} seeds per cell')
 
@@ -101,36 +101,38 @@ def report(tables: dict) -> tuple[str, dict]:
                          'skills_degrade_on_random': []}
   pairs = {claim: [] for claim in verdicts}
   ratios = []  # (interval of TRAIL / BC, cell)
+  bc, trail_methods, skill_methods = (methods.baseline_label(), methods.labels('trail'),
+                                      methods.labels('skill'))
   for size in sorted(tables):
     table = tables[size]
-    methods = [m for m in summarize.methods_of(table) if m != 'BC']
-    lines += [f'### Final normalized score relative to BC, expert data {size} transitions', '',
-              '| task | offline data | BC | ' + ' | '.join(methods) + ' |',
-              '|---|---|---|' + '---|' * len(methods)]
+    others = [m for m in summarize.methods_of(table) if m != bc]
+    lines += [f'### Final normalized score relative to {bc}, expert data {size} transitions', '',
+              f'| task | offline data | {bc} | ' + ' | '.join(others) + ' |',
+              '|---|---|---|' + '---|' * len(others)]
     for task, label in sorted(table):
       cells = table[(task, label)]
-      if 'BC' not in cells:
+      if bc not in cells:
         continue
-      bc = _mean(cells['BC'])
-      row = [f'{_mean(cells[m]):.1f} ({_ratio(_mean(cells[m]), bc)})' if m in cells else '-'
-             for m in methods]
-      lines.append(f'| {task} | {label} | {bc:.1f} | ' + ' | '.join(row) + ' |')
-      for m in TRAIL_METHODS:
+      bc_score = _mean(cells[bc])
+      row = [f'{_mean(cells[m]):.1f} ({_ratio(_mean(cells[m]), bc_score)})' if m in cells
+             else '-' for m in others]
+      lines.append(f'| {task} | {label} | {bc_score:.1f} | ' + ' | '.join(row) + ' |')
+      for m in trail_methods:
         if m in cells:
-          outcome = compare(cells[m], cells['BC'])
+          outcome = compare(cells[m], cells[bc])
           verdicts['trail_beats_bc'].append(outcome)
-          pairs['trail_beats_bc'].append((cells[m], cells['BC']))
-          if min(len(cells[m]), len(cells['BC'])) >= 2 and bc > 0:
+          pairs['trail_beats_bc'].append((cells[m], cells[bc]))
+          if min(len(cells[m]), len(cells[bc])) >= 2 and bc_score > 0:
             ratios.append((intervals.ratio_of_means(summarize.scores(cells[m], 'final'),
-                                                    summarize.scores(cells['BC'], 'final')),
+                                                    summarize.scores(cells[bc], 'final')),
                            f'{m}, {task} {label}, expert {size}'))
           if _kind(label) == 'random':
             verdicts['trail_beats_bc_on_random'].append(outcome)
-            pairs['trail_beats_bc_on_random'].append((cells[m], cells['BC']))
+            pairs['trail_beats_bc_on_random'].append((cells[m], cells[bc]))
     lines.append('')
     by_kind = {(task, _kind(label)): cells for (task, label), cells in table.items()}
     kind_pairs = [(task, m) for (task, kind) in sorted(by_kind) if kind == 'random'
-                  for m in methods if m in by_kind[(task, kind)]
+                  for m in others if m in by_kind[(task, kind)]
                   and m in by_kind.get((task, 'medium'), {})]
     if kind_pairs:
       lines += [f'### Random-data score over medium-data score, expert data {size}', '',
@@ -140,7 +142,7 @@ def report(tables: dict) -> tuple[str, dict]:
         random_score, medium_score = _mean(random_runs), _mean(medium_runs)
         lines.append(f'| {task} | {m} | {random_score:.1f} | {medium_score:.1f} | '
                      f'{_ratio(random_score, medium_score)} |')
-        if m in SKILL_METHODS:
+        if m in skill_methods:
           verdicts['skills_degrade_on_random'].append(compare(medium_runs, random_runs))
           pairs['skills_degrade_on_random'].append((medium_runs, random_runs))
       lines.append('')

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from rl_repr_trail import errors
+from rl_repr_trail import methods
 from rl_repr_trail import runner
 
 TASK = 'hopper'
@@ -19,6 +20,7 @@ EXPERT_ROWS = 10_000        # 10 expert episodes.
 PRETRAIN_STEPS = 20_000
 DOWNSTREAM_STEPS = 20_000
 EVAL_INTERVAL = 5_000
+METHODS = ('trail_ebm', 'bc')  # Registry names; the first pretrains.
 
 
 def scale() -> float:
@@ -47,13 +49,14 @@ def configs(save_root: str | None = None, overrides: dict | None = None
       eval_interval=steps(EVAL_INTERVAL), log_interval=steps(1_000),
       checkpoint_interval=steps(5_000), eval_episodes=10 if k == 1 else 2)
   common.update(overrides or {})
-  trail_ebm = {'pretrain_steps': steps(PRETRAIN_STEPS), **common}
-  return [
-      runner.RunConfig(embed_learner='trail_ebm', downstream='latent_bc',
-                       save_dir=os.path.join(save_root, 'trail_ebm'), **trail_ebm),
-      runner.RunConfig(embed_learner='none', downstream='bc',
-                       save_dir=os.path.join(save_root, 'bc'), **common),
-  ]
+  out = []
+  for name in METHODS:
+    method = methods.get(name)
+    # Flags given (in `common`) win over the default task's pretraining steps.
+    settings = {'pretrain_steps': steps(PRETRAIN_STEPS), **common} if method.pretrains else common
+    out.append(runner.RunConfig(embed_learner=method.embed_learner, downstream=method.downstream,
+                                save_dir=os.path.join(save_root, name), **settings))
+  return out
 
 
 def side_by_side(results: list[dict]) -> str:

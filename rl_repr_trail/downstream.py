@@ -9,14 +9,13 @@ numpy policy evaluation runs; both add the entropy term with a learned temperatu
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 import tensorflow as tf
 import tf_keras
 
 from rl_repr_trail import policies
-from rl_repr_trail import trail
 from rl_repr_trail import training
 
 # How a latent policy acts: z sampled from pi_Z(s) at each choice (the original code's),
@@ -112,6 +111,17 @@ def _entropy_terms(learner, policy: policies.TanhGaussianPolicy, distribution,
       sample_log_prob)
 
 
+class LatentEmbedding(Protocol):
+  """What latent BC reads of a pretrained embedding (trail.TrailLearner is one)."""
+
+  latent_dim: int
+  decoder: policies.TanhGaussianPolicy     # pi_alpha(a | s, z), fine-tuned downstream.
+  temperature: policies.Temperature        # Its log_alpha continues downstream.
+
+  def embed(self, observations: np.ndarray, actions: np.ndarray) -> tf.Tensor:
+    """z = phi(s, a) for a batch of transitions."""
+
+
 class LatentBC(tf.Module):
   """Imitates expert latent actions z* = phi(s, a*) with pi_Z and decodes them with pi_alpha.
 
@@ -120,7 +130,7 @@ class LatentBC(tf.Module):
   decoder's temperature is pretraining's log_alpha, continued at this phase's rate.
   """
 
-  def __init__(self, embedding: trail.TrailLearner, obs_dim: int, action_dim: int,
+  def __init__(self, embedding: LatentEmbedding, obs_dim: int, action_dim: int,
                config: LatentBCConfig, seed: int = 0):
     super().__init__(name='latent_bc')
     self.config = config

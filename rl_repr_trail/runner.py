@@ -26,17 +26,11 @@ from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import evaluation
 from rl_repr_trail import generate
+from rl_repr_trail import methods
 from rl_repr_trail import minari_data
 from rl_repr_trail import progress
-from rl_repr_trail import skills
-from rl_repr_trail import trail
 from rl_repr_trail import training
 
-EMBED_LEARNERS = ('trail_ebm', 'trail_linear', *skills.VARIANTS, 'none')
-DOWNSTREAM = ('latent_bc', 'bc')
-METHOD_NAMES = {('trail_ebm', 'latent_bc'): 'TRAIL EBM', ('trail_linear', 'latent_bc'): 'TRAIL linear',
-                ('opal', 'latent_bc'): 'OPAL', ('spirl', 'latent_bc'): 'SPiRL',
-                ('skild', 'latent_bc'): 'SkiLD', ('none', 'bc'): 'BC'}
 # Fields that define what a run directory holds; a rerun must agree on them.
 _IDENTITY = ('task', 'embed_learner', 'downstream', 'offline_data', 'expert_data', 'expert_size',
              'embed_dim', 'fourier_dim', 'hidden', 'batch_size', 'seed', 'finetune_decoder',
@@ -90,8 +84,13 @@ class RunConfig:
   distribution: str = 'none'        # none, mirrored (local devices), multi_worker (TF_CONFIG).
 
   @property
-  def method(self) -> str:
-    return METHOD_NAMES[(self.embed_learner, self.downstream)]
+  def spec(self) -> methods.Method:
+    """The registry's method of --embed_learner and --downstream (validate() checks it)."""
+    return methods.from_flags(self.embed_learner, self.downstream)
+
+  @property
+  def label(self) -> str:
+    return self.spec.label
 
   def identity(self) -> dict:
     return {k: v for k, v in dataclasses.asdict(self).items() if k in _IDENTITY}
@@ -107,22 +106,22 @@ class _Inputs:
 
 def validate(config: RunConfig) -> None:
   """Checks the settings on their own, before any data is read or file written."""
-  if config.embed_learner not in EMBED_LEARNERS:
-    raise ConfigError(f'--embed_learner={config.embed_learner}: expected one of {EMBED_LEARNERS}.')
-  if config.downstream not in DOWNSTREAM:
-    raise ConfigError(f'--downstream={config.downstream}: expected one of {DOWNSTREAM}.')
-  if (config.embed_learner, config.downstream) not in METHOD_NAMES:
+  if config.embed_learner not in methods.embed_learners():
+    raise ConfigError(f'--embed_learner={config.embed_learner}: expected one of '
+                      f'{methods.embed_learners()}.')
+  if config.downstream not in methods.downstreams():
+    raise ConfigError(f'--downstream={config.downstream}: expected one of '
+                      f'{methods.downstreams()}.')
+  method = config.spec
+  if method is None:
+    pairs = ', '.join(f'{m.embed_learner} with {m.downstream}' for m in methods.METHODS.values())
     raise ConfigError(
         f'--embed_learner={config.embed_learner} with --downstream={config.downstream} is not a '
-        'method: latent_bc needs an embedding learner, bc runs with --embed_learner=none.')
+        f'method; the methods are {pairs}.')
   positive = ['expert_size', 'embed_dim', 'downstream_steps', 'batch_size', 'eval_interval',
-              'eval_episodes', 'log_interval', 'checkpoint_interval']
-  if config.embed_learner != 'none':
+              'eval_episodes', 'log_interval', 'checkpoint_interval', *method.positive]
+  if method.pretrains:
     positive.append('pretrain_steps')
-  if config.embed_learner == 'trail_linear':
-    positive.append('fourier_dim')
-  if config.embed_learner in skills.VARIANTS:
-    positive += ['window', 'skill_dim']
   for name in positive:
     if getattr(config, name) <= 0:
       raise ConfigError(f'--{name} must be positive, got {getattr(config, name)}.')
@@ -139,7 +138,7 @@ def validate(config: RunConfig) -> None:
                       f'{training.DISTRIBUTIONS}.')
   if config.expert_data is None:
     raise ConfigError('--expert_data is required: a D4RL name, a generated name or an HDF5 path.')
-  if config.embed_learner != 'none' and config.offline_data is None:
+  if method.pretrains and config.offline_data is None:
     raise ConfigError(f'--offline_data is required with --embed_learner={config.embed_learner}.')
 
 
@@ -186,13 +185,13 @@ def load_inputs(config: RunConfig) -> _Inputs:
   """Reads and checks the data against the task's environment."""
   task = _resolve_task(config)
   offline = None
-  if config.embed_learner != 'none':
+  if config.spec.pretrains:
     offline = _load(config.offline_data)
     _check_dims(offline, task, 'offline_data')
   expert = _load(config.expert_data)
   _check_dims(expert, task, 'expert_data')
   expert = expert.first_transitions(config.expert_size)
-  window = config.window if config.embed_learner in skills.VARIANTS else 0
+  window = config.spec.window(config)
   for flag, dataset in (('offline_data', offline), ('expert_data', expert)):
     if dataset is None:
       continue
@@ -213,8 +212,7 @@ def load_inputs(config: RunConfig) -> _Inputs:
 
 
 def default_save_dir(config: RunConfig, task: envs.Task) -> str:
-  method = config.method.lower().replace(' ', '_')
-  return os.path.join('runs', task.name, method, f'seed{config.seed}')
+  return os.path.join('runs', task.name, config.spec.name, f'seed{config.seed}')
 
 
 def settings_diff(save_dir: str, config: RunConfig) -> dict:
@@ -408,42 +406,6 @@ class _Phase:
     self.seconds['training'] += time.time() - started - self.seconds['evaluation']
 
 
-def _embedding_learner(config: RunConfig, task: envs.Task, low: np.ndarray,
-                       high: np.ndarray) -> trail.TrailLearner | skills.SkillLearner:
-  if config.embed_learner in skills.VARIANTS:
-    return skills.SkillLearner(task.obs_dim, low, high, skills.SkillConfig(
-        variant=config.embed_learner, window=config.window, latent_dim=config.skill_dim,
-        hidden=config.hidden,
-        learning_rate=config.embed_learning_rate or skills.SkillConfig.learning_rate),
-        seed=config.seed)
-  return trail.TrailLearner(task.obs_dim, low, high, trail.TrailConfig(
-      embed_dim=config.embed_dim, hidden=config.hidden,
-      learning_rate=config.embed_learning_rate or trail.TrailConfig.learning_rate,
-      fourier_dim=config.fourier_dim if config.embed_learner == 'trail_linear' else 0,
-      entropy_term=config.entropy_term),
-      seed=config.seed)
-
-
-def _latent_bc(config: RunConfig, task: envs.Task, embedding, expert: data.Dataset,
-               window: int) -> tuple[tf.Module, training.Sampler]:
-  """The downstream learner on the frozen embedding and its sampler of expert data with
-  precomputed latents (per transition for TRAIL, per window for the skill learners)."""
-  latent_bc_config = downstream.LatentBCConfig(
-      learning_rate=config.downstream_learning_rate or downstream.LatentBCConfig.learning_rate,
-      hidden=config.hidden, finetune_decoder=config.finetune_decoder,
-      entropy_term=config.entropy_term, latent_action=config.latent_action)
-  if window:
-    learner = skills.SkillLatentBC(embedding, task.obs_dim, task.action_dim, latent_bc_config,
-                                   seed=config.seed)
-    rows = expert.window_starts(window)[:, None] + np.arange(window)
-  else:
-    learner = downstream.LatentBC(embedding, task.obs_dim, task.action_dim, latent_bc_config,
-                                  seed=config.seed)
-    rows = expert.transition_rows()
-  targets = learner.targets(expert.observations[rows], expert.actions[rows])
-  return learner, training.Sampler(expert, config.seed + 1, targets, window=window)
-
-
 def run(config: RunConfig) -> dict:
   """Runs (or resumes) one experiment and returns its results (also in results.json)."""
   validate(config)
@@ -451,7 +413,7 @@ def run(config: RunConfig) -> dict:
   task = inputs.task
   save_dir = config.save_dir or default_save_dir(config, task)
   _check_run_dir(save_dir, config)
-  print(f'{config.method} on {task.name} ({task.env_id}); run directory {save_dir}', flush=True)
+  print(f'{config.label} on {task.name} ({task.env_id}); run directory {save_dir}', flush=True)
   if inputs.offline is not None:
     print(f'  offline data: {config.offline_data} = {inputs.offline.source} '
           f'({inputs.offline.num_transitions} transitions)')
@@ -482,25 +444,19 @@ def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
   env.close()
 
   pretrain = None
-  if config.embed_learner == 'none':
+  method = config.spec
+  embedding = None
+  if method.pretrains:
     with strategy.scope():
-      learner = downstream.BC(task.obs_dim, low, high, downstream.BCConfig(
-          learning_rate=config.downstream_learning_rate or downstream.BCConfig.learning_rate,
-          hidden=config.hidden,
-          entropy_term=config.entropy_term), seed=config.seed)
-      sampler = training.Sampler(inputs.expert, config.seed + 1)
-  else:
-    window = config.window if config.embed_learner in skills.VARIANTS else 0
-    with strategy.scope():
-      embedding = _embedding_learner(config, task, low, high)
-      offline_sampler = training.Sampler(inputs.offline, config.seed, window=window)
+      embedding = method.make_embedding(config, task, low, high)
+      offline_sampler = training.Sampler(inputs.offline, config.seed, window=method.window(config))
     inputs.offline = None  # The sampler holds the data as tensors: free the numpy copy.
     pretrain = _Phase('pretrain', save_dir, config.pretrain_steps, config, writer,
                       learner=embedding, sampler=offline_sampler)
     pretrain.run(training.compile_steps(embedding.update, offline_sampler, config.batch_size,
                                         strategy))
-    with strategy.scope():
-      learner, sampler = _latent_bc(config, task, embedding, inputs.expert, window)
+  with strategy.scope():
+    learner, sampler = method.make_downstream(config, task, low, high, embedding, inputs.expert)
 
   phase = _Phase('downstream', save_dir, config.downstream_steps, config, writer,
                  learner=learner, sampler=sampler)
@@ -532,11 +488,11 @@ def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
     evals = evaluation.read_evals(evals_path)
   best = max(evals, key=lambda e: e['normalized_score_mean'])
   results = {
-      'method': config.method, 'task': task.name, 'env_id': task.env_id,
+      'method': config.label, 'task': task.name, 'env_id': task.env_id,
       'offline_data': config.offline_data, 'expert_data': config.expert_data,
       'expert_size': config.expert_size, 'seed': config.seed,
       'final': evals[-1], 'best': best,
-      'pretrain_steps': config.pretrain_steps if config.embed_learner != 'none' else 0,
+      'pretrain_steps': config.pretrain_steps if method.pretrains else 0,
       'downstream_steps': phase.current, 'wall_time_s': time.time() - t0,
       'time_s': {'pretraining': pretrain.seconds['training'] if pretrain else 0.0,
                  'downstream': phase.seconds['training'],
@@ -544,7 +500,7 @@ def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
       'evals': evals}
   _write_json(os.path.join(save_dir, 'results.json'), results)
   parts = ', '.join(f'{k} {v:.0f}' for k, v in results['time_s'].items())
-  print(f'{config.method} | {task.name} | final normalized score {evals[-1]["normalized_score_mean"]:.1f} '
+  print(f'{config.label} | {task.name} | final normalized score {evals[-1]["normalized_score_mean"]:.1f} '
         f'(return {evals[-1]["return_mean"]:.1f}) | best {best["normalized_score_mean"]:.1f} '
         f'at step {best["step"]} | {results["wall_time_s"]:.0f} s ({parts}; this process\'s)',
         flush=True)

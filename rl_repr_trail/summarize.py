@@ -30,9 +30,8 @@ import numpy as np
 from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import intervals
+from rl_repr_trail import methods
 
-# The paper's column order: the BC baseline, temporal skills, then TRAIL.
-METHOD_ORDER = ('BC', 'OPAL', 'SPiRL', 'SkiLD', 'TRAIL EBM', 'TRAIL linear')
 NO_OFFLINE = 'none'
 _KIND_RE = re.compile(r'^(?:gen:)?[a-z0-9_]+-([a-z-]+?)(?:-(v\d+|\d+))?$')
 
@@ -109,8 +108,10 @@ def group(runs: list[dict]) -> dict[int, dict[tuple[str, str], dict[str, list[di
 
 
 def methods_of(table: dict) -> list[str]:
+  """The table's method labels in the registry's (the paper's) order, then any others."""
   present = {m for cells in table.values() for m in cells}
-  return [m for m in METHOD_ORDER if m in present] + sorted(present - set(METHOD_ORDER))
+  order = methods.labels()
+  return [m for m in order if m in present] + sorted(present - set(order))
 
 
 def sample_std(scores: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -145,15 +146,15 @@ def matrix(table: dict, method: str, rows: list[tuple[str, str]], which: str = '
 def aggregates(table: dict, which: str = 'final') -> dict[str, dict[str, intervals.Interval]]:
   """Per method, IQM and mean across the cells it ran on, with intervals, and (methods
   other than BC) P(method > BC) over the cells both ran on."""
-  out = {}
+  out, bc = {}, methods.baseline_label()
   for m in methods_of(table):
     rows = [row for row in sorted(table) if m in table[row]]
     values = matrix(table, m, rows, which)
     out[m] = {'IQM': intervals.iqm(values), 'mean': intervals.mean(values)}
-    both = [row for row in rows if 'BC' in table[row]]
-    if m != 'BC' and both:
+    both = [row for row in rows if bc in table[row]]
+    if m != bc and both:
       out[m]['P(> BC)'] = intervals.improvement_probability(
-          matrix(table, m, both, which), matrix(table, 'BC', both, which))
+          matrix(table, m, both, which), matrix(table, bc, both, which))
   return out
 
 

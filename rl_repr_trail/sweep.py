@@ -4,8 +4,8 @@ r"""Runs a grid of experiments: tasks x offline data x methods x expert sizes x 
       [--root=DIR] [--override='{"seeds": [0]}'] [--executor=slurm --slurm_partition=P]
 
 The config is JSON (see launch/configs/ for commented examples in their "about"):
-  tasks, offline_kinds (random, medium, medium-replay, ...), methods (trail_ebm,
-  trail_linear, opal, spirl, skild, bc), expert_sizes, seeds, root (the sweep's
+  tasks, offline_kinds (random, medium, medium-replay, ...), methods (names of the
+  registry, methods.py: bc, opal, spirl, skild, trail_ebm, trail_linear), expert_sizes, seeds, root (the sweep's
   directory), data {source: auto | d4rl | generated, offline_rows, expert_rows},
   settings (any train_eval flag, e.g. pretrain_steps), parallel, and optionally
   datasets {TASK: {offline: {LABEL: name or path}, expert: name or path}}, which
@@ -41,13 +41,11 @@ from rl_repr_trail import data
 from rl_repr_trail import envs
 from rl_repr_trail import errors
 from rl_repr_trail import generate
+from rl_repr_trail import methods
 from rl_repr_trail import minari_data
 from rl_repr_trail import progress
 from rl_repr_trail import runner
 
-METHODS = {'trail_ebm': ('trail_ebm', 'latent_bc'), 'trail_linear': ('trail_linear', 'latent_bc'),
-           'opal': ('opal', 'latent_bc'), 'spirl': ('spirl', 'latent_bc'),
-           'skild': ('skild', 'latent_bc'), 'bc': ('none', 'bc')}
 SOURCES = ('auto', 'd4rl', 'generated')
 _KEYS = {'about', 'root', 'tasks', 'offline_kinds', 'methods', 'expert_sizes', 'seeds', 'data',
          'settings', 'parallel', 'datasets', 'slurm'}
@@ -122,7 +120,7 @@ class Run:
   """One experiment of the grid."""
 
   task: str
-  offline_kind: str          # 'none' for BC.
+  offline_kind: str          # 'none' for a method without pretraining (BC).
   expert_size: int
   method: str
   seed: int
@@ -183,8 +181,8 @@ def load_config(path: str, override: str | None = None) -> dict:
       raise SweepError(f'{path}: task {task!r} is not one of {sorted(envs.TASKS)} (or a label '
                        'whose "datasets" are all minari: names).')
   for method in _need(config, 'methods', path):
-    if method not in METHODS:
-      raise SweepError(f'{path}: method {method!r} is not one of {sorted(METHODS)}.')
+    if method not in methods.METHODS:
+      raise SweepError(f'{path}: method {method!r} is not one of {methods.names()}.')
   datasets = config.setdefault('datasets', {})
   for task, named in datasets.items():
     if task not in config['tasks']:
@@ -194,7 +192,7 @@ def load_config(path: str, override: str | None = None) -> dict:
         or not all(isinstance(v, str) for v in named['offline'].values())):
       raise SweepError(f'{path}: "datasets"/{task} must be {{"offline": {{LABEL: NAME, ...}}, '
                        f'"expert": NAME}}, got {named!r}.')
-  needs_offline = any(m != 'bc' for m in config['methods']) and any(
+  needs_offline = any(methods.get(m).pretrains for m in config['methods']) and any(
       t not in datasets for t in config['tasks'])
   if needs_offline:
     for kind in _need(config, 'offline_kinds', path):
@@ -218,10 +216,10 @@ def load_config(path: str, override: str | None = None) -> dict:
       raise SweepError(f'{path}: settings key {key!r} is not a train_eval setting the sweep '
                        f'leaves to you; expected some of {sorted(fields - _PER_RUN)}.')
   for method in config['methods']:  # Each method's runs, checked as train_eval would.
-    embed_learner, downstream = METHODS[method]
+    spec = methods.get(method)
     try:
       runner.validate(runner.RunConfig(**dict(
-          settings, embed_learner=embed_learner, downstream=downstream,
+          settings, embed_learner=spec.embed_learner, downstream=spec.downstream,
           expert_data='expert', offline_data='offline')))
     except runner.ConfigError as e:
       raise SweepError(f'{path}: "settings": {e}') from None
@@ -264,7 +262,7 @@ def plan(config: dict, root: str) -> list[Run]:
                       for kind in config['offline_kinds']}
     for size in config['expert_sizes']:
       for method in config['methods']:
-        kinds = ['none'] if method == 'bc' else list(offline_data)
+        kinds = list(offline_data) if methods.get(method).pretrains else ['none']
         for kind in kinds:
           offline = offline_data.get(kind)
           for seed in config['seeds']:
@@ -276,8 +274,9 @@ def plan(config: dict, root: str) -> list[Run]:
 
 def _values(run: Run, settings: dict) -> dict:
   """Every train_eval setting of a run."""
-  embed_learner, downstream = METHODS[run.method]
-  values = dict(settings, task=run.task, embed_learner=embed_learner, downstream=downstream,
+  spec = methods.get(run.method)
+  values = dict(settings, task=run.task, embed_learner=spec.embed_learner,
+                downstream=spec.downstream,
                 expert_data=run.expert_data, expert_size=run.expert_size, seed=run.seed,
                 save_dir=run.save_dir)
   if minari_data.is_minari(run.expert_data):

@@ -6,7 +6,7 @@ with no data flags runs the default task (default_task.py): TRAIL EBM and BC on
 Hopper data generated from the bundled policies, printed side by side.
 
   python -m rl_repr_trail.train_eval --offline_data=ant-medium-v2 \
-      --expert_data=ant-expert-v2 --embed_learner=trail_ebm --downstream=latent_bc
+      --expert_data=ant-expert-v2 --method=trail_ebm
 
 Datasets are D4RL names (read from $D4RL_DATASET_DIR) or paths to D4RL-format
 HDF5 files. Results go to --save_dir: TensorBoard logs, checkpoints (a rerun
@@ -30,6 +30,7 @@ from rl_repr_trail import default_task
 from rl_repr_trail import downstream
 from rl_repr_trail import envs
 from rl_repr_trail import errors
+from rl_repr_trail import methods
 from rl_repr_trail import runner
 from rl_repr_trail import training
 
@@ -38,10 +39,15 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string('offline_data', None, 'Offline data D_off: D4RL name or HDF5 path.')
 flags.DEFINE_string('expert_data', None, 'Expert data D*: D4RL name or HDF5 path.')
 flags.DEFINE_string('env', None, f'Task, one of {sorted(envs.TASKS)}; default: from the data.')
-flags.DEFINE_enum('embed_learner', _DEFAULTS.embed_learner, runner.EMBED_LEARNERS,
-                  'Embedding learner: TRAIL (trail_ebm, trail_linear), the skill baselines '
-                  '(opal, spirl, skild) or none for the BC baseline.')
-flags.DEFINE_enum('downstream', _DEFAULTS.downstream, runner.DOWNSTREAM, 'Downstream algorithm.')
+flags.DEFINE_enum('method', None, methods.names(),
+                  'The method: ' + ', '.join(f'{m.name} ({m.label})' for m in methods.METHODS.values())
+                  + f'. Default: {runner.RunConfig().spec.name}, or what --embed_learner and '
+                  '--downstream name.')
+flags.DEFINE_enum('embed_learner', _DEFAULTS.embed_learner, methods.embed_learners(),
+                  'Embedding learner (none: no pretraining); with --downstream, another way to '
+                  'name a method (--method sets both).')
+flags.DEFINE_enum('downstream', _DEFAULTS.downstream, methods.downstreams(),
+                  'Downstream algorithm (see --embed_learner).')
 flags.DEFINE_integer('expert_size', _DEFAULTS.expert_size, 'N: the first N expert transitions.')
 flags.DEFINE_integer('embed_dim', _DEFAULTS.embed_dim, 'd: width of phi and psi.')
 flags.DEFINE_integer('fourier_dim', _DEFAULTS.fourier_dim, 'D: random features (trail_linear).')
@@ -52,10 +58,22 @@ flags.DEFINE_list('hidden', [str(h) for h in _DEFAULTS.hidden], 'Hidden layer si
 flags.DEFINE_integer('pretrain_steps', _DEFAULTS.pretrain_steps, 'Embedding learner steps.')
 flags.DEFINE_integer('downstream_steps', _DEFAULTS.downstream_steps, 'Downstream steps.')
 flags.DEFINE_integer('batch_size', _DEFAULTS.batch_size, 'Batch size of both phases.')
+
+
+def _default_rates(which: str) -> str:
+  """'3e-4 for trail_ebm, ...': each method's default rate, from its config class."""
+  rates = {}
+  for m in methods.METHODS.values():
+    config_class = m.embedding_config if which == 'embedding' else m.downstream_config
+    if config_class is not None:
+      rates.setdefault(f'{config_class.learning_rate:g}', []).append(m.name)
+  return ', '.join(f'{rate} for {"/".join(names)}' for rate, names in rates.items())
+
+
 flags.DEFINE_float('embed_learning_rate', None,
-                   'Pretraining Adam rate (default 3e-4 for TRAIL, 1e-4 for opal/spirl/skild).')
+                   f'Pretraining Adam rate (default {_default_rates("embedding")}).')
 flags.DEFINE_float('downstream_learning_rate', None,
-                   'Downstream Adam rate (default 1e-4 for latent_bc, 1e-3 for bc).')
+                   f'Downstream Adam rate (default {_default_rates("downstream")}).')
 flags.DEFINE_bool('finetune_decoder', _DEFAULTS.finetune_decoder,
                   'Fine-tune the action decoder on the expert data.')
 flags.DEFINE_bool('entropy_term', _DEFAULTS.entropy_term,
@@ -82,7 +100,7 @@ flags.DEFINE_string('save_dir', None, 'Run directory (default runs/TASK/METHOD/s
 _FIELDS = {runner.FLAG_NAMES.get(f.name, f.name): f.name
            for f in dataclasses.fields(runner.RunConfig)}
 # Flags that choose the task or the method, which the default task fixes.
-_DEFAULT_TASK_FIXED = ('env', 'embed_learner', 'downstream')
+_DEFAULT_TASK_FIXED = ('env', 'method', 'embed_learner', 'downstream')
 
 
 def _flag_value(name: str):
@@ -95,7 +113,18 @@ def _flag_value(name: str):
 
 
 def config_from_flags() -> runner.RunConfig:
-  return runner.RunConfig(**{_FIELDS[name]: _flag_value(name) for name in _FIELDS})
+  """The run's settings; --method sets --embed_learner and --downstream, which it refuses
+  to contradict."""
+  values = {_FIELDS[name]: _flag_value(name) for name in _FIELDS}
+  if FLAGS.method:
+    method = methods.get(FLAGS.method)
+    for name in ('embed_learner', 'downstream'):
+      if FLAGS[name].present and FLAGS[name].value != getattr(method, name):
+        raise runner.ConfigError(f'--method={method.name} runs --{name}='
+                                 f'{getattr(method, name)}, not --{name}={FLAGS[name].value}; '
+                                 'give --method alone.')
+    values.update(embed_learner=method.embed_learner, downstream=method.downstream)
+  return runner.RunConfig(**values)
 
 
 def default_task_overrides() -> dict:

@@ -19,6 +19,7 @@ import tensorflow as tf
 from rl_repr_trail import data
 from rl_repr_trail import downstream
 from rl_repr_trail import errors
+from rl_repr_trail import methods
 from rl_repr_trail import runner
 from conftest import write_rollout
 
@@ -51,7 +52,7 @@ def test_run_writes_results_and_summaries(hopper_files, tmp_path, embed_learner,
                                downstream=downstream, window=4, skill_dim=3))
   with open(save_dir / 'results.json') as f:
     saved = json.load(f)
-  assert saved['method'] == results['method'] == runner.METHOD_NAMES[(embed_learner, downstream)]
+  assert saved['method'] == results['method'] == methods.from_flags(embed_learner, downstream).label
   assert saved['task'] == 'hopper' and saved['downstream_steps'] == 200
   assert [e['step'] for e in saved['evals']] == [100, 200]
   assert saved['final']['step'] == 200
@@ -288,7 +289,7 @@ from rl_repr_trail import runner, train_eval
 def stub(config):
   print('CONFIG ' + json.dumps(dataclasses.asdict(config)), flush=True)
   score = {'normalized_score_mean': 1.0, 'normalized_score_std': 0.0, 'return_mean': 1.0}
-  return {'method': config.method, 'final': score, 'best': score}
+  return {'method': config.label, 'final': score, 'best': score}
 runner.run = stub
 app.run(train_eval.main, argv=sys.argv)
 """
@@ -317,7 +318,22 @@ def test_default_task_applies_the_flags_given_to_both_runs(tmp_path):
   assert configs[0]['save_dir'] == str(tmp_path / 'trail_ebm')
 
 
-@pytest.mark.parametrize('flag', ['--env=walker2d', '--embed_learner=opal', '--downstream=bc'])
+def test_method_flag_names_the_pair_and_refuses_to_contradict_it():
+  data_flags = ('--offline_data=gen:hopper-medium-1000', '--expert_data=gen:hopper-expert-1000')
+  for method in (methods.get('opal'), methods.get('bc')):  # A process each: two suffice.
+    proc, configs = _stubbed_train_eval(f'--method={method.name}', *data_flags)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [(c['embed_learner'], c['downstream']) for c in configs] == [
+        (method.embed_learner, method.downstream)]
+  proc, configs = _stubbed_train_eval('--method=bc', '--embed_learner=opal', *data_flags)
+  assert proc.returncode == 2 and not configs and 'Traceback' not in proc.stderr
+  assert 'error: --method=bc runs --embed_learner=none, not --embed_learner=opal' in proc.stderr
+  proc, _ = _stubbed_train_eval('--method=opal', '--downstream=latent_bc', *data_flags)
+  assert proc.returncode == 0, proc.stderr[-3000:]  # Agreeing flags are fine.
+
+
+@pytest.mark.parametrize('flag', ['--env=walker2d', '--method=bc', '--embed_learner=opal',
+                                  '--downstream=bc'])
 def test_default_task_refuses_a_flag_that_picks_another_task_or_method(flag):
   proc, configs = _stubbed_train_eval(flag)
   assert proc.returncode == 2 and not configs
@@ -480,6 +496,7 @@ def test_readme_flag_table_matches_the_defaults():
                                         downstream.BCConfig.learning_rate)}
   rows = _readme_flag_rows()
   assert len(rows) > 15, rows
+  fields['method'] = runner.RunConfig().spec.name  # --method names the method of the pair.
   for name, documented in rows:
     default = fields[name]
     first = documented.split(' (')[0].strip('`')

@@ -1,0 +1,71 @@
+"""The method registry: every list of methods comes from it, and a seventh method is one
+module (tests/toy_method.py), one registry entry and one test row."""
+
+import json
+
+import pytest
+
+from rl_repr_trail import claims
+from rl_repr_trail import methods
+from rl_repr_trail import runner
+from rl_repr_trail import summarize
+from rl_repr_trail import sweep
+
+import toy_method  # tests/ is on the path of its tests (pytest prepends it).
+
+
+def test_the_registry_names_the_six_methods_in_the_papers_column_order():
+  assert methods.names() == ('bc', 'opal', 'spirl', 'skild', 'trail_ebm', 'trail_linear')
+  assert methods.labels() == ('BC', 'OPAL', 'SPiRL', 'SkiLD', 'TRAIL EBM', 'TRAIL linear')
+  assert methods.labels('trail') == ('TRAIL EBM', 'TRAIL linear')
+  assert methods.labels('skill') == ('OPAL', 'SPiRL', 'SkiLD')
+  assert methods.baseline_label() == 'BC' and not methods.get('bc').pretrains
+  assert methods.embed_learners() == ('none', 'opal', 'spirl', 'skild', 'trail_ebm',
+                                      'trail_linear')
+  assert methods.downstreams() == ('bc', 'latent_bc')
+  for method in methods.METHODS.values():
+    assert methods.from_flags(method.embed_learner, method.downstream) is method
+    config = runner.RunConfig(embed_learner=method.embed_learner, downstream=method.downstream)
+    assert config.label == method.label and config.spec.name == method.name
+  assert runner.RunConfig().spec.name == 'trail_ebm'
+  with pytest.raises(KeyError, match="'gail' is not a method"):
+    methods.get('gail')
+  with pytest.raises(ValueError, match='exists'):
+    methods.register(methods.get('bc'))
+
+
+@pytest.fixture
+def toy():
+  methods.register(toy_method.METHOD)
+  yield toy_method.METHOD
+  del methods.METHODS[toy_method.METHOD.name]
+
+
+def test_a_seventh_method_runs_sweeps_and_summarizes_from_its_registry_entry(
+    toy, hopper_files, tmp_path):
+  save_dir = tmp_path / 'runs' / 'hopper' / 'random' / 'expert500' / toy.name / 'seed0'
+  config = runner.RunConfig(
+      embed_learner=toy.embed_learner, downstream=toy.downstream, expert_size=500,
+      offline_data=hopper_files['offline'], expert_data=hopper_files['expert'],
+      pretrain_steps=40, downstream_steps=40, eval_interval=40, eval_episodes=1,
+      log_interval=20, checkpoint_interval=40, hidden=(16, 16), batch_size=32,
+      save_dir=str(save_dir))
+  results = runner.run(config)
+  assert results['method'] == 'Action latent' and results['pretrain_steps'] == 40
+  assert (save_dir / 'pretrain').is_dir() and results['final']['step'] == 40
+  # The sweep takes its name; summarize and claims show it after the registry's others.
+  grid = {'tasks': ['hopper'], 'offline_kinds': ['random'], 'methods': ['bc', toy.name],
+          'expert_sizes': [500], 'seeds': [0]}
+  path = tmp_path / 'grid.json'
+  path.write_text(json.dumps(grid))
+  planned = sweep.plan(sweep.load_config(str(path)), str(tmp_path / 'planned'))
+  assert [(r.method, r.offline_kind) for r in planned] == [('bc', 'none'), (toy.name, 'random')]
+  assert '--embed_learner=action_latent' in sweep.command(planned[1], {})
+  bc = dict(results, method='BC', offline_data=None, pretrain_steps=0)
+  (tmp_path / 'runs' / 'hopper' / 'none').mkdir()
+  (tmp_path / 'runs' / 'hopper' / 'none' / 'results.json').write_text(json.dumps(bc))
+  tables = summarize.group(summarize.read_runs(str(tmp_path / 'runs')))
+  assert summarize.methods_of(tables[500]) == ['BC', 'Action latent']
+  text, verdicts = claims.report(tables)
+  assert '| task | offline data | BC | Action latent |' in text
+  assert verdicts['trail_beats_bc'] == []  # Not of the TRAIL family.

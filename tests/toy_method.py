@@ -1,0 +1,55 @@
+"""A seventh method in one module, as docs/usage.md shows: 'action as latent'.
+
+Its embedding is the action itself (z = a), so pretraining only fits the action decoder
+pi(a | s, z) by maximum likelihood, and latent BC then imitates z* = a* with pi_Z. It
+shows the contract (downstream.LatentEmbedding, methods.Method), not a useful method.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from rl_repr_trail import downstream
+from rl_repr_trail import methods
+from rl_repr_trail import policies
+from rl_repr_trail import training
+
+
+class ActionAsLatent(tf.Module):
+  """z = a; `update(batch)` fits the decoder to the offline actions."""
+
+  def __init__(self, obs_dim: int, low: np.ndarray, high: np.ndarray, hidden, rate: float):
+    super().__init__(name='action_as_latent')
+    self.latent_dim = len(low)
+    self.decoder = policies.TanhGaussianPolicy(obs_dim + self.latent_dim, low, high, hidden,
+                                               name='decoder')
+    self.temperature = policies.Temperature(self.latent_dim, rate, enabled=False)
+    self.optimizer = training.Adam(rate)
+    self.optimizer.build(self.decoder.trainable_variables)
+
+  def embed(self, observations, actions) -> tf.Tensor:
+    return tf.convert_to_tensor(actions, tf.float32)
+
+  def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    obs, actions = batch['observations'], batch['actions']
+    with tf.GradientTape() as tape:
+      distribution = self.decoder(tf.concat([obs, actions], axis=-1))
+      loss = -training.global_mean(self.decoder.log_prob(distribution, actions))
+    variables = self.decoder.trainable_variables
+    self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return {'loss': training.reported(loss)}
+
+
+def make_embedding(config, task, low, high) -> ActionAsLatent:
+  return ActionAsLatent(task.obs_dim, low, high, config.hidden,
+                        config.embed_learning_rate or 1e-3)
+
+
+class ToyConfig:
+  learning_rate = 1e-3
+
+
+METHOD = methods.Method(
+    name='action_latent', label='Action latent', family='other', embed_learner='action_latent',
+    downstream='latent_bc', make_downstream=methods.latent_bc,
+    downstream_config=downstream.LatentBCConfig,
+    make_embedding=make_embedding, embedding_config=ToyConfig)
