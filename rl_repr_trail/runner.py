@@ -31,10 +31,6 @@ from rl_repr_trail import minari_data
 from rl_repr_trail import progress
 from rl_repr_trail import training
 
-# Fields that define what a run directory holds; a rerun must agree on them.
-_IDENTITY = ('task', 'embed_learner', 'downstream', 'offline_data', 'expert_data', 'expert_size',
-             'embed_dim', 'fourier_dim', 'hidden', 'batch_size', 'seed', 'finetune_decoder',
-             'window', 'skill_dim', 'entropy_term', 'latent_action')
 # Runs made before the defaults became the original code's (swish, its initialisers and
 # clips, shared temperature, sampled acting, ...) have no 'defaults' key in config.json.
 DEFAULTS_VERSION = 2
@@ -45,6 +41,13 @@ FLAG_NAMES = {'task': 'env'}
 
 class ConfigError(errors.InputError):
   """A setting that cannot work, with the flag it came from."""
+
+
+def _schedule(default):
+  """A field outside the run directory's identity: how long, how often, where and on
+  what a run trains may change when it is resumed (e.g. more steps, a lower rate after a
+  divergence); every other field defines what the directory holds."""
+  return dataclasses.field(default=default, metadata={'identity': False})
 
 
 @dataclasses.dataclass
@@ -62,12 +65,12 @@ class RunConfig:
   window: int = 10                  # t of the skill learners (OPAL, SPiRL, SkiLD).
   skill_dim: int = 8                # Width of the skill learners' z.
   hidden: tuple[int, ...] = (256, 256)
-  pretrain_steps: int = 200_000
-  downstream_steps: int = 1_000_000
+  pretrain_steps: int = _schedule(200_000)
+  downstream_steps: int = _schedule(1_000_000)
   batch_size: int = 256
   # None: the learner's config default (TrailConfig, SkillConfig; LatentBCConfig, BCConfig).
-  embed_learning_rate: float | None = None
-  downstream_learning_rate: float | None = None
+  embed_learning_rate: float | None = _schedule(None)
+  downstream_learning_rate: float | None = _schedule(None)
   finetune_decoder: bool = True
   # The learned-temperature entropy term on the tanh-Gaussian policies (TRAIL's decoder in
   # both phases, BC's policy, the OPAL and SPiRL decoders downstream), as in the paper and
@@ -75,13 +78,14 @@ class RunConfig:
   entropy_term: bool = True
   # How latent BC acts: z sampled from pi_Z(s) (the original code) or its mean (the paper).
   latent_action: str = 'sample'
-  eval_interval: int = 10_000
-  eval_episodes: int = 10
-  log_interval: int = 1_000
-  checkpoint_interval: int = 10_000
+  eval_interval: int = _schedule(10_000)
+  eval_episodes: int = _schedule(10)
+  log_interval: int = _schedule(1_000)
+  checkpoint_interval: int = _schedule(10_000)
   seed: int = 0
-  save_dir: str | None = None
-  distribution: str = 'none'        # none, mirrored (local devices), multi_worker (TF_CONFIG).
+  save_dir: str | None = _schedule(None)
+  # none, mirrored (local devices), multi_worker (TF_CONFIG).
+  distribution: str = _schedule('none')
 
   @property
   def spec(self) -> methods.Method:
@@ -93,7 +97,12 @@ class RunConfig:
     return self.spec.label
 
   def identity(self) -> dict:
+    """The fields that define what a run directory holds; a rerun must agree on them."""
     return {k: v for k, v in dataclasses.asdict(self).items() if k in _IDENTITY}
+
+
+_IDENTITY = tuple(f.name for f in dataclasses.fields(RunConfig)
+                  if f.metadata.get('identity', True))
 
 
 @dataclasses.dataclass
