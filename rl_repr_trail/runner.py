@@ -441,38 +441,61 @@ def run(config: RunConfig) -> dict:
 
 def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
             strategy: tf.distribute.Strategy, chief: bool) -> dict:
-  """The run's training, evaluation and results, in its locked directory."""
-  task = inputs.task
+  """The run's steps, in its locked directory."""
   _write_json(os.path.join(save_dir, 'config.json'),
               {**dataclasses.asdict(config), 'defaults': DEFAULTS_VERSION})
   t0 = time.time()
   tf.random.set_seed(config.seed)
   writer = tf.summary.create_file_writer(os.path.join(save_dir, 'tb'))
+  low, high = _action_bounds(inputs.task)
+  embedding, pretrain = _pretrain(save_dir, config, inputs, strategy, writer, low, high)
+  downstream_phase, evaluate = _imitate(save_dir, config, inputs, strategy, writer, low, high,
+                                        embedding, chief)
+  if not chief:
+    return {}
+  return _write_results(save_dir, config, inputs.task, pretrain, downstream_phase, evaluate, t0)
+
+
+def _action_bounds(task: envs.Task) -> tuple[np.ndarray, np.ndarray]:
   env = envs.make_env(task)
   low, high = env.action_space.low, env.action_space.high
   env.close()
+  return low, high
 
-  pretrain = None
+
+def _pretrain(save_dir: str, config: RunConfig, inputs: _Inputs,
+              strategy: tf.distribute.Strategy, writer, low: np.ndarray, high: np.ndarray
+              ) -> tuple[object | None, _Phase | None]:
+  """Trains (or restores) the method's embedding learner on the offline data; (None,
+  None) for a method without pretraining."""
   method = config.spec
-  embedding = None
-  if method.pretrains:
-    with strategy.scope():
-      embedding = method.make_embedding(config, task, low, high)
-      offline_sampler = training.Sampler(inputs.offline, config.seed, window=method.window(config))
-    inputs.offline = None  # The sampler holds the data as tensors: free the numpy copy.
-    pretrain = _Phase('pretrain', save_dir, config.pretrain_steps, config, writer,
-                      learner=embedding, sampler=offline_sampler)
-    pretrain.run(training.compile_steps(embedding.update, offline_sampler, config.batch_size,
-                                        strategy))
+  if not method.pretrains:
+    return None, None
   with strategy.scope():
-    learner, sampler = method.make_downstream(config, task, low, high, embedding, inputs.expert)
+    embedding = method.make_embedding(config, inputs.task, low, high)
+    sampler = training.Sampler(inputs.offline, config.seed, window=method.window(config))
+  inputs.offline = None  # The sampler holds the data as tensors: free the numpy copy.
+  phase = _Phase('pretrain', save_dir, config.pretrain_steps, config, writer,
+                 learner=embedding, sampler=sampler)
+  phase.run(training.compile_steps(embedding.update, sampler, config.batch_size, strategy))
+  return embedding, phase
 
+
+def _imitate(save_dir: str, config: RunConfig, inputs: _Inputs,
+             strategy: tf.distribute.Strategy, writer, low: np.ndarray, high: np.ndarray,
+             embedding, chief: bool) -> tuple[_Phase, Callable[[int], None]]:
+  """Trains (or resumes) the downstream learner on the expert data, evaluating it every
+  eval_interval steps (on the chief); returns the phase and its evaluation."""
+  task = inputs.task
+  with strategy.scope():
+    learner, sampler = config.spec.make_downstream(config, task, low, high, embedding,
+                                                   inputs.expert)
   phase = _Phase('downstream', save_dir, config.downstream_steps, config, writer,
                  learner=learner, sampler=sampler)
   evals_path = os.path.join(save_dir, 'evals.jsonl')
   policy = learner.actor(task.obs_dim)
 
-  def on_eval(step: int) -> None:
+  def evaluate(step: int) -> None:
     if not chief:
       return
     returns = evaluation.run_episodes(policy, task, config.eval_episodes,
@@ -488,12 +511,17 @@ def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
           f'normalized score {stats["normalized_score_mean"]:.1f}', flush=True)
 
   phase.run(training.compile_steps(learner.update, sampler, config.batch_size, strategy),
-            on_eval)
-  if not chief:
-    return {}
+            evaluate)
+  return phase, evaluate
+
+
+def _write_results(save_dir: str, config: RunConfig, task: envs.Task, pretrain: _Phase | None,
+                   phase: _Phase, evaluate: Callable[[int], None], t0: float) -> dict:
+  """results.json from the evaluations, and the run's one-line summary."""
+  evals_path = os.path.join(save_dir, 'evals.jsonl')
   evals = evaluation.read_evals(evals_path, upto=config.downstream_steps)
   if not evals:  # A finished run asked for fewer steps than it had: evaluate it now.
-    on_eval(phase.current)
+    evaluate(phase.current)
     evals = evaluation.read_evals(evals_path)
   best = max(evals, key=lambda e: e['normalized_score_mean'])
   results = {
@@ -501,7 +529,7 @@ def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
       'offline_data': config.offline_data, 'expert_data': config.expert_data,
       'expert_size': config.expert_size, 'seed': config.seed,
       'final': evals[-1], 'best': best,
-      'pretrain_steps': config.pretrain_steps if method.pretrains else 0,
+      'pretrain_steps': config.pretrain_steps if pretrain else 0,
       'downstream_steps': phase.current, 'wall_time_s': time.time() - t0,
       'time_s': {'pretraining': pretrain.seconds['training'] if pretrain else 0.0,
                  'downstream': phase.seconds['training'],
