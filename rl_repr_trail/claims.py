@@ -107,7 +107,7 @@ def report(tables: dict) -> tuple[str, dict]:
     table = tables[size]
     others = [m for m in summarize.methods_of(table) if m != bc]
     lines += [f'### Final normalized score relative to {bc}, expert data {size} transitions', '',
-              f'| task | offline data | {bc} | ' + ' | '.join(others) + ' |',
+              '| ' + ' | '.join(['task', 'offline data', bc, *others]) + ' |',
               '|---|---|---|' + '---|' * len(others)]
     for task, label in sorted(table):
       cells = table[(task, label)]
@@ -116,7 +116,7 @@ def report(tables: dict) -> tuple[str, dict]:
       bc_score = _mean(cells[bc])
       row = [f'{_mean(cells[m]):.1f} ({_ratio(_mean(cells[m]), bc_score)})' if m in cells
              else '-' for m in others]
-      lines.append(f'| {task} | {label} | {bc_score:.1f} | ' + ' | '.join(row) + ' |')
+      lines.append('| ' + ' | '.join([task, label, f'{bc_score:.1f}', *row]) + ' |')
       for m in trail_methods:
         if m in cells:
           outcome = compare(cells[m], cells[bc])

@@ -2,8 +2,8 @@ r"""Pretrain TRAIL on offline data, imitate expert data, evaluate in the environ
 
   python -m rl_repr_trail.train_eval
 
-with no data flags runs the default task (default_task.py): TRAIL EBM and BC on
-Hopper data generated from the bundled policies, printed side by side.
+with no data flags runs the default task (default_task.py): TRAIL EBM and BC on ant
+data generated from the bundled policies (one expert episode), printed side by side.
 
   python -m rl_repr_trail.train_eval --offline_data=ant-medium-v2 \
       --expert_data=ant-expert-v2 --method=trail_ebm
@@ -145,16 +145,19 @@ def default_task_overrides() -> dict:
 
 
 def run_default_task() -> None:
-  """No data flags: TRAIL EBM and BC on generated Hopper data, side by side; other flags
+  """No data flags: TRAIL EBM and BC on generated ant data, side by side; other flags
   given (steps, --noentropy_term, --seed, ...) apply to both runs."""
   overrides = default_task_overrides()
   configs = default_task.configs(FLAGS.save_dir, overrides)
   given = ' '.join(FLAGS[name].serialize() for name in _FIELDS
                    if _FIELDS[name] in overrides)
   print(f'No --offline_data/--expert_data: running the default task, TRAIL EBM and BC on '
-        f'{default_task.TASK} with generated data ({configs[0].offline_data} offline, the first '
-        f'{configs[0].expert_size} transitions of {configs[0].expert_data} as expert data)'
-        + (f', with {given}.' if given else '.'), flush=True)
+        f'{default_task.TASK} in the paper\'s regime (generated D4RL-like data: '
+        f'{configs[0].offline_data} offline, the first {configs[0].expert_size} transitions of '
+        f'{configs[0].expert_data}, one episode, as expert data; '
+        f'{configs[0].pretrain_steps} + {configs[0].downstream_steps} steps, the original '
+        f'code\'s settings)' + (f', with {given}' if given else '')
+        + f'. Why this task: {default_task.WHY}.', flush=True)
   results = [runner.run(config) for config in configs]
   print()
   print(default_task.side_by_side(results))

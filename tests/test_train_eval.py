@@ -17,6 +17,7 @@ import pytest
 import tensorflow as tf
 
 from rl_repr_trail import data
+from rl_repr_trail import default_task
 from rl_repr_trail import downstream
 from rl_repr_trail import errors
 from rl_repr_trail import methods
@@ -273,9 +274,12 @@ def test_default_task_runs_end_to_end_at_reduced_scale(tmp_path):
                         capture_output=True, text=True, timeout=600, env=env)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert 'running the default task' in proc.stdout
-  assert 'Generating gen:hopper-medium-2000' in proc.stdout
+  assert f'Generating gen:{default_task.TASK}-{default_task.OFFLINE_KIND}-2000' in proc.stdout
+  first = proc.stdout.splitlines()[0]  # Says which settings the task uses and why.
+  assert first.startswith('No --offline_data') and 'Why this task: ' in first, first
   table = proc.stdout[proc.stdout.index('| method |'):]
   assert '| TRAIL EBM |' in table and '| BC |' in table
+  assert 'TRAIL EBM / BC, final normalized score: ' in table
   for method in ('trail_ebm', 'bc'):
     with open(tmp_path / 'runs' / method / 'results.json') as f:
       assert json.load(f)['downstream_steps'] == 400
@@ -306,14 +310,16 @@ def _stubbed_train_eval(*flags):
 
 def test_default_task_applies_the_flags_given_to_both_runs(tmp_path):
   proc, configs = _stubbed_train_eval('--noentropy_term', '--downstream_steps=300',
-                                      '--seed=3', '--env=hopper', f'--save_dir={tmp_path}')
+                                      '--seed=3', f'--env={default_task.TASK}',
+                                      f'--save_dir={tmp_path}')
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert 'with --downstream_steps=300 --noentropy_term --seed=3.' in proc.stdout
   assert [(c['embed_learner'], c['downstream']) for c in configs] == [
       ('trail_ebm', 'latent_bc'), ('none', 'bc')]
   for c in configs:
     assert (c['entropy_term'], c['downstream_steps'], c['seed']) == (False, 300, 3)
-    assert c['offline_data'] == 'gen:hopper-medium-100000'
+    assert c['offline_data'] == f'gen:{default_task.TASK}-{default_task.OFFLINE_KIND}-100000'
+    assert (c['expert_data'], c['expert_size']) == (f'gen:{default_task.TASK}-expert-11000', 1000)
   assert configs[0]['pretrain_steps'] == 20_000  # What was not given keeps its default.
   assert configs[0]['save_dir'] == str(tmp_path / 'trail_ebm')
 
