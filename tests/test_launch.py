@@ -95,7 +95,10 @@ def test_launch_script_refuses_an_unknown_scale(tmp_path):
   result = subprocess.run(['bash', str(ROOT / 'launch' / 'locomotion.sh'), 'huge'],
                           capture_output=True, text=True)
   assert result.returncode == 2
-  assert 'usage: launch/locomotion.sh [paper|quick]' in result.stderr
+  scales = sorted(p.stem[len('locomotion_'):] for p in (ROOT / 'launch' / 'configs').glob(
+      'locomotion_*.json'))  # The usage line lists the scales that have a config.
+  assert {'antkey', 'antreduced', 'paper', 'quick'} <= set(scales)
+  assert f'usage: launch/locomotion.sh [{"|".join(scales)}]' in result.stderr
 
 
 def _write_antmaze_files(directory):
