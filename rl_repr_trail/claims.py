@@ -24,7 +24,6 @@ import os
 import sys
 
 from absl import app
-import numpy as np
 
 from rl_repr_trail import errors
 from rl_repr_trail import intervals
@@ -88,10 +87,8 @@ def _probability(pairs: list[tuple[list[dict], list[dict]]]) -> str:
   pairs = [(a, b) for a, b in pairs if min(len(a), len(b)) >= 2]
   if not pairs:
     return 'no cell with 2 seeds on both sides'
-  n_a = min(len(a) for a, _ in pairs)
-  n_b = min(len(b) for _, b in pairs)
-  x = np.stack([summarize.scores(a, 'final')[:n_a] for a, _ in pairs], axis=1)
-  y = np.stack([summarize.scores(b, 'final')[:n_b] for _, b in pairs], axis=1)
+  x = summarize.stack_seeds([a for a, _ in pairs])
+  y = summarize.stack_seeds([b for _, b in pairs])
   return f'P = {intervals.improvement_probability(x, y).text(2)} over {len(pairs)} cells'
 
 

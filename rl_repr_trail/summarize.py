@@ -134,13 +134,18 @@ def cell_text(runs: list[dict], which: str = 'final') -> str:
   return f'{intervals.mean(values).text()} ({len(values)})'
 
 
-def matrix(table: dict, method: str, rows: list[tuple[str, str]], which: str = 'final'
-           ) -> np.ndarray:
-  """[seeds, cells] of a method's scores on `rows`, the first n seeds of each, n the
-  fewest any of those cells has."""
-  columns = [scores(table[row][method], which) for row in rows]
+def stack_seeds(cells: list[list[dict]], which: str = 'final') -> np.ndarray:
+  """[seeds, cells] of the runs of each cell: the first n seeds of each, n the fewest any
+  cell has."""
+  columns = [scores(runs, which) for runs in cells]
   n = min(len(c) for c in columns)
   return np.stack([c[:n] for c in columns], axis=1)
+
+
+def matrix(table: dict, method: str, rows: list[tuple[str, str]], which: str = 'final'
+           ) -> np.ndarray:
+  """stack_seeds of a method's runs on `rows`."""
+  return stack_seeds([table[row][method] for row in rows], which)
 
 
 def aggregates(table: dict, which: str = 'final') -> dict[str, dict[str, intervals.Interval]]:
