@@ -5,7 +5,7 @@ dims, 8 actions, batch 256, 256-unit MLPs, d = 256), on synthetic data in memory
 
 Each figure is the median of --repeats timed calls of --steps compiled steps,
 after one warm-up call. The data go through the same path as train_eval (a D4RL-format
-file read by data.load); memory is the process's resident size (VmRSS, VmHWM).
+file read by datasets.load); memory is the process's resident size (VmRSS, VmHWM).
 
 Beside steps/s it prints each step's arithmetic (TensorFlow's count of its graph's
 floating-point operations), the rate that makes, the rate the issue's target would
@@ -30,11 +30,15 @@ import h5py
 import numpy as np
 import tensorflow as tf
 
-from rl_repr_trail import data
-from rl_repr_trail import downstream
-from rl_repr_trail import skills
-from rl_repr_trail import trail
-from rl_repr_trail import training
+from rl_repr_trail.core import devices
+from rl_repr_trail.core import training
+from rl_repr_trail.data import batches
+from rl_repr_trail.data import datasets
+from rl_repr_trail.methods import behavioral_cloning
+from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import skills
+from rl_repr_trail.methods import trail
+
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer('transitions', 1_000_000, 'Transitions of synthetic ant-sized data.',
@@ -86,7 +90,7 @@ def memory_gb(field: str) -> float:
 
 
 def step_graph(update: Callable[[training.Batch], dict[str, tf.Tensor]],
-               sampler: training.Sampler, batch_size: int) -> tf.Graph:
+               sampler: batches.Sampler, batch_size: int) -> tf.Graph:
   """The graph of one update step on a sampled batch."""
   return tf.function(lambda: update(sampler.sample(batch_size))).get_concrete_function().graph
 
@@ -195,18 +199,18 @@ def machine_description() -> str:
 
 def main(argv: list[str]) -> None:
   del argv
-  training.configure_threads()  # As train_eval does.
+  devices.configure_threads()  # As train_eval does.
   print(f'machine: {machine_description()}', flush=True)
   low, high = -np.ones(ACTION_DIM), np.ones(ACTION_DIM)
   with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, 'ant-synthetic.hdf5')
     raw_gb = write_synthetic_file(path, FLAGS.transitions)
     before_gb = memory_gb('VmRSS')
-    dataset = data.load(path)  # The same path as train_eval: streamed, then shared with TF.
+    dataset = datasets.load(path)  # The same path as train_eval: streamed, then shared with TF.
     # The expert data: 10,000 transitions, as in the paper (fewer when the data is smaller).
     expert = dataset.first_transitions(min(10_000, len(dataset.transition_rows())))
-    sampler = training.Sampler(dataset, 0)
-    window_sampler = training.Sampler(dataset, 0, window=10) if 'opal' in FLAGS.only else None
+    sampler = batches.Sampler(dataset, 0)
+    window_sampler = batches.Sampler(dataset, 0, window=10) if 'opal' in FLAGS.only else None
     del dataset
   loaded_gb = memory_gb('VmRSS')
   rows = {}
@@ -229,13 +233,13 @@ def main(argv: list[str]) -> None:
     linear = trail.TrailLearner(OBS_DIM, low, high, trail.TrailConfig(fourier_dim=256))
     bench('trail_linear', linear.update, sampler)
   if wanted('latent_bc'):
-    latent_bc = downstream.LatentBC(ebm, OBS_DIM, ACTION_DIM, downstream.LatentBCConfig())
+    imitator = latent_bc.LatentBC(ebm, OBS_DIM, ACTION_DIM, latent_bc.LatentBCConfig())
     r = expert.transition_rows()
-    targets = latent_bc.targets(expert.observations[r], expert.actions[r])
-    bench('latent_bc', latent_bc.update, training.Sampler(expert, 1, targets))
+    targets = imitator.targets(expert.observations[r], expert.actions[r])
+    bench('latent_bc', imitator.update, batches.Sampler(expert, 1, targets))
   if wanted('bc'):
-    bc = downstream.BC(OBS_DIM, low, high, downstream.BCConfig())
-    bench('bc', bc.update, training.Sampler(expert, 2))
+    bc = behavioral_cloning.BC(OBS_DIM, low, high, behavioral_cloning.BCConfig())
+    bench('bc', bc.update, batches.Sampler(expert, 2))
   if wanted('opal'):
     opal = skills.SkillLearner(OBS_DIM, low, high, skills.SkillConfig())
     bench('opal', opal.update, window_sampler)

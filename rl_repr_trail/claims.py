@@ -25,10 +25,11 @@ import sys
 
 from absl import app
 
-from rl_repr_trail import errors
-from rl_repr_trail import intervals
-from rl_repr_trail import methods
+from rl_repr_trail.core import errors
+from rl_repr_trail.experiment import intervals
+from rl_repr_trail.methods import registry
 from rl_repr_trail import summarize
+
 
 OUTCOMES = ('yes', 'no', 'within noise', 'yes, one seed', 'no, one seed')
 PAPER_RATIO = 4.0  # "TRAIL improves on BC by up to 4x".
@@ -98,8 +99,8 @@ def report(tables: dict) -> tuple[str, dict]:
                          'skills_degrade_on_random': []}
   pairs = {claim: [] for claim in verdicts}
   ratios = []  # (interval of TRAIL / BC, cell)
-  bc, trail_methods, skill_methods = (methods.baseline_label(), methods.labels('trail'),
-                                      methods.labels('skill'))
+  bc, trail_methods, skill_methods = (registry.baseline_label(), registry.labels('trail'),
+                                      registry.labels('skill'))
   for size in sorted(tables):
     table = tables[size]
     others = [m for m in summarize.methods_of(table) if m != bc]

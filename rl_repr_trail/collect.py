@@ -16,23 +16,19 @@ run directory starts from it. datasets writes D4RL-format HDF5 into $TRAIL_DATA_
 
 import os
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-# Policy inference multiplies small matrices: one BLAS thread is many times faster
-# than two that wait for each other (measured: 62 us vs 2.6 ms for 8x256 @ 256x256).
-os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
-
-from absl import app  # pylint: disable=g-import-not-at-top
+from absl import app
 from absl import flags
 
-from rl_repr_trail import cli
-from rl_repr_trail import envs
-from rl_repr_trail import errors
-from rl_repr_trail import evaluation
-from rl_repr_trail import experts
-from rl_repr_trail import generate
+from rl_repr_trail import cli  # First: it sets the environment's defaults (see cli).
+from rl_repr_trail.core import errors
+from rl_repr_trail.datagen import experts
+from rl_repr_trail.datagen import generate
+from rl_repr_trail.envs import evaluation
+from rl_repr_trail.envs import tasks
+
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('env', None, f'Task name, one of {sorted(envs.TASKS)}.')
+flags.DEFINE_string('env', None, f'Task name, one of {sorted(tasks.TASKS)}.')
 flags.DEFINE_string('run_dir', None, 'Expert run directory (default $TRAIL_EXPERT_DIR/ENV).')
 flags.DEFINE_integer('total_steps', 1_000_000, 'SAC environment steps (one update per step).')
 flags.DEFINE_integer('eval_every', 10_000, 'SAC steps between evaluations and checkpoints.')
@@ -50,18 +46,18 @@ COMMANDS = ('train_expert', 'export_policies', 'export_resume_state', 'evaluate_
             'datasets')
 
 
-def _task() -> envs.Task:
+def _task() -> tasks.Task:
   if FLAGS.env is None:
-    raise errors.InputError(f'--env is required: one of {sorted(envs.TASKS)}.')
-  return envs.get_task(FLAGS.env)
+    raise errors.InputError(f'--env is required: one of {sorted(tasks.TASKS)}.')
+  return tasks.get_task(FLAGS.env)
 
 
 def train_expert() -> None:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from rl_repr_trail import sac  # pylint: disable=g-import-not-at-top
-  from rl_repr_trail import training  # pylint: disable=g-import-not-at-top
-  # As train_eval (ant, 2 cores: 10.9 ms an update, 15.3 with both threads on every op).
-  training.configure_threads()
+  from rl_repr_trail.core import devices  # pylint: disable=g-import-not-at-top
+  from rl_repr_trail.datagen import sac  # pylint: disable=g-import-not-at-top
+  # As train_eval: one thread per op (docs/speed.md).
+  devices.configure_threads()
   if FLAGS.threads:
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
   task = _task()
@@ -71,7 +67,7 @@ def train_expert() -> None:
 
 
 def export_policies() -> None:
-  from rl_repr_trail import sac  # pylint: disable=g-import-not-at-top
+  from rl_repr_trail.datagen import sac  # pylint: disable=g-import-not-at-top
   task = _task()
   run_dir = FLAGS.run_dir or sac.default_run_dir(task.name)
   for level, policy in sac.pick_policies(run_dir).items():
@@ -83,7 +79,7 @@ def export_policies() -> None:
 
 
 def export_resume_state() -> None:
-  from rl_repr_trail import sac  # pylint: disable=g-import-not-at-top
+  from rl_repr_trail.datagen import sac  # pylint: disable=g-import-not-at-top
   task = _task()
   dest = os.path.join(sac.RESUME_STATE_DIR, task.name)
   size = sac.export_resume_state(FLAGS.run_dir or sac.default_run_dir(task.name), dest)
@@ -99,7 +95,7 @@ def evaluate_policies() -> None:
         '| normalized score |')
   print('|---|---|---|---|---|')
   for task_name, level in pairs:
-    task = envs.get_task(task_name)
+    task = tasks.get_task(task_name)
     policy = experts.load_bundled(task_name, level)
     stats = evaluation.summarize(task, evaluation.run_episodes(
         policy, task, FLAGS.episodes, seed=FLAGS.seed))

@@ -19,7 +19,7 @@ import sys
 from absl import app
 import numpy as np
 
-from rl_repr_trail import errors
+from rl_repr_trail.core import errors
 from rl_repr_trail import summarize
 
 

@@ -27,10 +27,11 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from rl_repr_trail import envs
-from rl_repr_trail import errors
-from rl_repr_trail import intervals
-from rl_repr_trail import methods
+from rl_repr_trail.core import errors
+from rl_repr_trail.envs import tasks
+from rl_repr_trail.experiment import intervals
+from rl_repr_trail.methods import registry
+
 
 NO_OFFLINE = 'none'
 _KIND_RE = re.compile(r'^(?:gen:)?[a-z0-9_]+-([a-z-]+?)(?:-(v\d+|\d+))?$')
@@ -50,7 +51,7 @@ def offline_label(name: str | None) -> str:
   match = _KIND_RE.match(name)
   if not match:
     return os.path.splitext(os.path.basename(name))[0]
-  if name.startswith(envs.GENERATED_PREFIX):
+  if name.startswith(tasks.GENERATED_PREFIX):
     return f'{match.group(1)} (gen)'
   return f'{match.group(1)}-{match.group(2)}' if match.group(2) else match.group(1)
 
@@ -110,7 +111,7 @@ def group(runs: list[dict]) -> dict[int, dict[tuple[str, str], dict[str, list[di
 def methods_of(table: dict) -> list[str]:
   """The table's method labels in the registry's (the paper's) order, then any others."""
   present = {m for cells in table.values() for m in cells}
-  order = methods.labels()
+  order = registry.labels()
   return [m for m in order if m in present] + sorted(present - set(order))
 
 
@@ -151,7 +152,7 @@ def matrix(table: dict, method: str, rows: list[tuple[str, str]], which: str = '
 def aggregates(table: dict, which: str = 'final') -> dict[str, dict[str, intervals.Interval]]:
   """Per method, IQM and mean across the cells it ran on, with intervals, and (methods
   other than BC) P(method > BC) over the cells both ran on."""
-  out, bc = {}, methods.baseline_label()
+  out, bc = {}, registry.baseline_label()
   for m in methods_of(table):
     rows = [row for row in sorted(table) if m in table[row]]
     values = matrix(table, m, rows, which)

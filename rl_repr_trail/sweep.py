@@ -5,8 +5,8 @@ r"""Runs a grid of experiments: tasks x offline data x methods x expert sizes x 
 
 The config is JSON (see launch/configs/ for commented examples in their "about"):
   tasks, offline_kinds (random, medium, medium-replay, ...), methods (names of the
-  registry, methods.py: bc, opal, spirl, skild, trail_ebm, trail_linear), expert_sizes, seeds, root (the sweep's
-  directory), data {source: auto | d4rl | generated, offline_rows, expert_rows},
+  registry, methods/registry.py: bc, opal, spirl, skild, trail_ebm, trail_linear),
+  expert_sizes, seeds, root (the sweep's directory), data {source: auto | d4rl | generated, offline_rows, expert_rows},
   settings (any train_eval flag, e.g. pretrain_steps), parallel, and optionally
   datasets {TASK: {offline: {LABEL: name or path}, expert: name or path}}, which
   names a task's data outright instead of by kind (AntMaze's D4RL files, Minari's),
@@ -37,14 +37,16 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')  # Hides CUDA probing noise o
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 
-from rl_repr_trail import data
-from rl_repr_trail import envs
-from rl_repr_trail import errors
-from rl_repr_trail import generate
-from rl_repr_trail import methods
-from rl_repr_trail import minari_data
-from rl_repr_trail import progress
-from rl_repr_trail import runner
+from rl_repr_trail.core import errors
+from rl_repr_trail.core import progress
+from rl_repr_trail.data import datasets
+from rl_repr_trail.data import minari_datasets
+from rl_repr_trail.datagen import generate
+from rl_repr_trail.envs import tasks
+from rl_repr_trail.experiment import run_config
+from rl_repr_trail.experiment import run_directory
+from rl_repr_trail.methods import registry
+
 
 SOURCES = ('auto', 'd4rl', 'generated')
 _KEYS = {'about', 'root', 'tasks', 'offline_kinds', 'methods', 'expert_sizes', 'seeds', 'data',
@@ -177,14 +179,14 @@ def load_config(path: str, override: str | None = None) -> dict:
   if unknown:
     raise SweepError(f'{path}: unknown keys {sorted(unknown)}; expected some of {sorted(_KEYS)}.')
   for task in _need(config, 'tasks', path):
-    if task not in envs.TASKS and not _minari_task(config, task):
-      raise SweepError(f'{path}: task {task!r} is not one of {sorted(envs.TASKS)} (or a label '
+    if task not in tasks.TASKS and not _minari_task(config, task):
+      raise SweepError(f'{path}: task {task!r} is not one of {sorted(tasks.TASKS)} (or a label '
                        'whose "datasets" are all minari: names).')
   for method in _need(config, 'methods', path):
-    if method not in methods.METHODS:
-      raise SweepError(f'{path}: method {method!r} is not one of {methods.names()}.')
-  datasets = config.setdefault('datasets', {})
-  for task, named in datasets.items():
+    if method not in registry.METHODS:
+      raise SweepError(f'{path}: method {method!r} is not one of {registry.names()}.')
+  data_names = config.setdefault('datasets', {})
+  for task, named in data_names.items():
     if task not in config['tasks']:
       raise SweepError(f'{path}: "datasets" names task {task!r}, which is not in "tasks".')
     if (not isinstance(named, dict) or not isinstance(named.get('expert'), str)
@@ -192,8 +194,8 @@ def load_config(path: str, override: str | None = None) -> dict:
         or not all(isinstance(v, str) for v in named['offline'].values())):
       raise SweepError(f'{path}: "datasets"/{task} must be {{"offline": {{LABEL: NAME, ...}}, '
                        f'"expert": NAME}}, got {named!r}.')
-  needs_offline = any(methods.get(m).pretrains for m in config['methods']) and any(
-      t not in datasets for t in config['tasks'])
+  needs_offline = any(registry.get(m).pretrains for m in config['methods']) and any(
+      t not in data_names for t in config['tasks'])
   if needs_offline:
     for kind in _need(config, 'offline_kinds', path):
       if kind not in generate.KINDS:
@@ -210,18 +212,18 @@ def load_config(path: str, override: str | None = None) -> dict:
   if source not in SOURCES:
     raise SweepError(f'{path}: data source {source!r} is not one of {SOURCES}.')
   settings = config.setdefault('settings', {})
-  fields = {f.name for f in dataclasses.fields(runner.RunConfig)}
+  fields = {f.name for f in dataclasses.fields(run_config.RunConfig)}
   for key in settings:
     if key not in fields or key in _PER_RUN:
       raise SweepError(f'{path}: settings key {key!r} is not a train_eval setting the sweep '
                        f'leaves to you; expected some of {sorted(fields - _PER_RUN)}.')
   for method in config['methods']:  # Each method's runs, checked as train_eval would.
-    spec = methods.get(method)
+    spec = registry.get(method)
     try:
-      runner.validate(runner.RunConfig(**dict(
+      run_config.validate(run_config.RunConfig(**dict(
           settings, embed_learner=spec.embed_learner, downstream=spec.downstream,
           expert_data='expert', offline_data='offline')))
-    except runner.ConfigError as e:
+    except run_config.ConfigError as e:
       raise SweepError(f'{path}: "settings": {e}') from None
   config.setdefault('parallel', 1)
   return config
@@ -231,10 +233,10 @@ def _dataset(task: str, kind: str, rows: int, source: str) -> str:
   """A D4RL name when its file is present (or required), else the generated name."""
   d4rl_name = f'{task}-{kind}-v2'
   if source == 'd4rl' or (source == 'auto' and os.path.exists(
-      os.path.join(data.d4rl_dataset_dir(), data.d4rl_file_name(d4rl_name)))):
-    data.resolve_path(d4rl_name)  # A clear error naming the file when it is missing.
+      os.path.join(datasets.d4rl_dataset_dir(), datasets.d4rl_file_name(d4rl_name)))):
+    datasets.resolve_path(d4rl_name)  # A clear error naming the file when it is missing.
     return d4rl_name
-  return f'{envs.GENERATED_PREFIX}{task}-{kind}-{rows}'
+  return f'{tasks.GENERATED_PREFIX}{task}-{kind}-{rows}'
 
 
 def _minari_task(config: dict, task: str) -> bool:
@@ -243,7 +245,8 @@ def _minari_task(config: dict, task: str) -> bool:
   named = config.get('datasets', {}).get(task)
   if not isinstance(named, dict) or not isinstance(named.get('offline'), dict):
     return False
-  return all(minari_data.is_minari(n) for n in [named.get('expert'), *named['offline'].values()])
+  names = [named.get('expert'), *named['offline'].values()]
+  return all(minari_datasets.is_minari(n) for n in names)
 
 
 def plan(config: dict, root: str) -> list[Run]:
@@ -262,7 +265,7 @@ def plan(config: dict, root: str) -> list[Run]:
                       for kind in config['offline_kinds']}
     for size in config['expert_sizes']:
       for method in config['methods']:
-        kinds = list(offline_data) if methods.get(method).pretrains else ['none']
+        kinds = list(offline_data) if registry.get(method).pretrains else ['none']
         for kind in kinds:
           offline = offline_data.get(kind)
           for seed in config['seeds']:
@@ -274,12 +277,12 @@ def plan(config: dict, root: str) -> list[Run]:
 
 def _values(run: Run, settings: dict) -> dict:
   """Every train_eval setting of a run."""
-  spec = methods.get(run.method)
+  spec = registry.get(run.method)
   values = dict(settings, task=run.task, embed_learner=spec.embed_learner,
                 downstream=spec.downstream,
                 expert_data=run.expert_data, expert_size=run.expert_size, seed=run.seed,
                 save_dir=run.save_dir)
-  if minari_data.is_minari(run.expert_data):
+  if minari_datasets.is_minari(run.expert_data):
     del values['task']  # The dataset's metadata names the environment.
   if run.offline_data:
     values['offline_data'] = run.offline_data
@@ -291,7 +294,7 @@ def command(run: Run, settings: dict) -> list[str]:
   values = _values(run, settings)
   args = [sys.executable, '-m', 'rl_repr_trail.train_eval']
   for key, value in values.items():
-    name = runner.FLAG_NAMES.get(key, key)
+    name = run_config.FLAG_NAMES.get(key, key)
     if isinstance(value, bool):
       args.append(f'--{"" if value else "no"}{name}')
     elif isinstance(value, (list, tuple)):
@@ -308,7 +311,7 @@ def finished(run: Run, settings: dict) -> bool:
     return False
   with open(path) as f:
     results = json.load(f)
-  steps = settings.get('downstream_steps', runner.RunConfig.downstream_steps)
+  steps = settings.get('downstream_steps', run_config.RunConfig.downstream_steps)
   return results.get('downstream_steps') == steps
 
 
@@ -364,8 +367,8 @@ def sweep(config: dict, root: str, parallel: int, status_every: float = 0,
   settings = config['settings']
   # A finished run made with other settings would otherwise be skipped and summarized as
   # if it were this sweep's.
-  clashes = [f'{r.label}: {diff}' for r in runs if (diff := runner.settings_diff(
-      r.save_dir, runner.RunConfig(**_values(r, settings))))]
+  clashes = [f'{r.label}: {diff}' for r in runs if (diff := run_directory.settings_diff(
+      r.save_dir, run_config.RunConfig(**_values(r, settings))))]
   if clashes:
     raise SweepError(f'{root} holds runs made with other settings, as (saved, asked):\n  '
                      + '\n  '.join(clashes) + '\nPass another --root.')
@@ -376,22 +379,22 @@ def sweep(config: dict, root: str, parallel: int, status_every: float = 0,
   missing = []
   for name in names:  # Everything that is missing, before any data is generated.
     try:
-      if name.startswith(envs.GENERATED_PREFIX):
+      if name.startswith(tasks.GENERATED_PREFIX):
         generate.check(name)
-      elif minari_data.is_minari(name):
-        minari_data.task(name)
+      elif minari_datasets.is_minari(name):
+        minari_datasets.task(name)
       else:
-        data.resolve_path(name)
+        datasets.resolve_path(name)
     except (errors.InputError, FileNotFoundError) as e:
       missing.append(str(e))
   if missing:
     raise SweepError('The sweep needs data it cannot read or generate:\n  '
                      + '\n  '.join(missing))
   for name in names:  # Generated once here, not by several runs at the same time.
-    if name.startswith(envs.GENERATED_PREFIX):
+    if name.startswith(tasks.GENERATED_PREFIX):
       path = generate.resolve(name)
     else:
-      path = name if minari_data.is_minari(name) else data.resolve_path(name)
+      path = name if minari_datasets.is_minari(name) else datasets.resolve_path(name)
     print(f'[sweep] data: {name} = {path}', flush=True)
   for r in todo:
     if os.path.exists(os.path.join(r.save_dir, 'config.json')):

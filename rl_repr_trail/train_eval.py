@@ -14,39 +14,35 @@ resumes) and results.json.
 """
 
 import dataclasses
-import os
 import sys
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')  # Hides CUDA probing noise on CPU.
-# Policy inference multiplies small matrices: one BLAS thread is many times faster
-# than two that wait for each other (measured: 62 us vs 2.6 ms for 8x256 @ 256x256).
-os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
-
-from absl import app  # pylint: disable=g-import-not-at-top
+from absl import app
 from absl import flags
 
-from rl_repr_trail import cli
-from rl_repr_trail import default_task
-from rl_repr_trail import downstream
-from rl_repr_trail import envs
-from rl_repr_trail import errors
-from rl_repr_trail import methods
-from rl_repr_trail import runner
-from rl_repr_trail import training
+from rl_repr_trail import cli  # First: it sets the environment's defaults (see cli).
+from rl_repr_trail.core import acting
+from rl_repr_trail.core import devices
+from rl_repr_trail.core import errors
+from rl_repr_trail.envs import tasks
+from rl_repr_trail.experiment import default_task
+from rl_repr_trail.experiment import run_config
+from rl_repr_trail.experiment import runner
+from rl_repr_trail.methods import registry
 
-_DEFAULTS = runner.RunConfig()
+
+_DEFAULTS = run_config.RunConfig()
 FLAGS = flags.FLAGS
 flags.DEFINE_string('offline_data', None, 'Offline data D_off: D4RL name or HDF5 path.')
 flags.DEFINE_string('expert_data', None, 'Expert data D*: D4RL name or HDF5 path.')
-flags.DEFINE_string('env', None, f'Task, one of {sorted(envs.TASKS)}; default: from the data.')
-flags.DEFINE_enum('method', None, methods.names(),
-                  'The method: ' + ', '.join(f'{m.name} ({m.label})' for m in methods.METHODS.values())
-                  + f'. Default: {runner.RunConfig().spec.name}, or what --embed_learner and '
+flags.DEFINE_string('env', None, f'Task, one of {sorted(tasks.TASKS)}; default: from the data.')
+flags.DEFINE_enum('method', None, registry.names(),
+                  'The method: ' + ', '.join(f'{m.name} ({m.label})' for m in registry.METHODS.values())
+                  + f'. Default: {run_config.RunConfig().spec.name}, or what --embed_learner and '
                   '--downstream name.')
-flags.DEFINE_enum('embed_learner', _DEFAULTS.embed_learner, methods.embed_learners(),
+flags.DEFINE_enum('embed_learner', _DEFAULTS.embed_learner, registry.embed_learners(),
                   'Embedding learner (none: no pretraining); with --downstream, another way to '
                   'name a method (--method sets both).')
-flags.DEFINE_enum('downstream', _DEFAULTS.downstream, methods.downstreams(),
+flags.DEFINE_enum('downstream', _DEFAULTS.downstream, registry.downstreams(),
                   'Downstream algorithm (see --embed_learner).')
 flags.DEFINE_integer('expert_size', _DEFAULTS.expert_size, 'N: the first N expert transitions.')
 flags.DEFINE_integer('embed_dim', _DEFAULTS.embed_dim, 'd: width of phi and psi.')
@@ -63,7 +59,7 @@ flags.DEFINE_integer('batch_size', _DEFAULTS.batch_size, 'Batch size of both pha
 def _default_rates(which: str) -> str:
   """'3e-4 for trail_ebm, ...': each method's default rate, from its config class."""
   rates = {}
-  for m in methods.METHODS.values():
+  for m in registry.METHODS.values():
     config_class = m.embedding_config if which == 'embedding' else m.downstream_config
     if config_class is not None:
       rates.setdefault(f'{config_class.learning_rate:g}', []).append(m.name)
@@ -81,7 +77,7 @@ flags.DEFINE_bool('entropy_term', _DEFAULTS.entropy_term,
                   "TRAIL's action decoder (both phases), of BC's policy and of the opal and "
                   "spirl decoders downstream, as the paper and the original code. skild's "
                   'prior term stays.')
-flags.DEFINE_enum('latent_action', _DEFAULTS.latent_action, downstream.LATENT_ACTIONS,
+flags.DEFINE_enum('latent_action', _DEFAULTS.latent_action, acting.LATENT_ACTIONS,
                   'How latent BC acts: sample z from pi_Z(s) (the original code) or take its '
                   'mean (the paper\'s text).')
 flags.DEFINE_integer('eval_interval', _DEFAULTS.eval_interval, 'Steps between evaluations.')
@@ -90,15 +86,15 @@ flags.DEFINE_integer('log_interval', _DEFAULTS.log_interval, 'Steps between summ
 flags.DEFINE_integer('checkpoint_interval', _DEFAULTS.checkpoint_interval,
                      'Steps between checkpoints.')
 flags.DEFINE_integer('seed', _DEFAULTS.seed, 'Random seed.')
-flags.DEFINE_enum('distribution', _DEFAULTS.distribution, training.DISTRIBUTIONS,
+flags.DEFINE_enum('distribution', _DEFAULTS.distribution, devices.DISTRIBUTIONS,
                   'tf.distribute: none, mirrored (all local devices) or multi_worker '
                   '(hosts from TF_CONFIG). The batch is global and split among replicas.')
 flags.DEFINE_string('save_dir', None, 'Run directory (default runs/TASK/METHOD/seedN).')
 
 
 # The RunConfig field of each train_eval flag that sets one (every field has its flag).
-_FIELDS = {runner.FLAG_NAMES.get(f.name, f.name): f.name
-           for f in dataclasses.fields(runner.RunConfig)}
+_FIELDS = {run_config.FLAG_NAMES.get(f.name, f.name): f.name
+           for f in dataclasses.fields(run_config.RunConfig)}
 # Flags that choose the task or the method, which the default task fixes.
 _DEFAULT_TASK_FIXED = ('env', 'method', 'embed_learner', 'downstream')
 
@@ -109,22 +105,22 @@ def _flag_value(name: str):
   try:
     return tuple(int(h) for h in FLAGS.hidden)
   except ValueError:
-    raise runner.ConfigError(f'--hidden={",".join(FLAGS.hidden)}: expected integers.') from None
+    raise run_config.ConfigError(f'--hidden={",".join(FLAGS.hidden)}: expected integers.') from None
 
 
-def config_from_flags() -> runner.RunConfig:
+def config_from_flags() -> run_config.RunConfig:
   """The run's settings; --method sets --embed_learner and --downstream, which it refuses
   to contradict."""
   values = {_FIELDS[name]: _flag_value(name) for name in _FIELDS}
   if FLAGS.method:
-    method = methods.get(FLAGS.method)
+    method = registry.get(FLAGS.method)
     for name in ('embed_learner', 'downstream'):
       if FLAGS[name].present and FLAGS[name].value != getattr(method, name):
-        raise runner.ConfigError(f'--method={method.name} runs --{name}='
-                                 f'{getattr(method, name)}, not --{name}={FLAGS[name].value}; '
-                                 'give --method alone.')
+        raise run_config.ConfigError(f'--method={method.name} runs --{name}='
+                                     f'{getattr(method, name)}, not --{name}={FLAGS[name].value}; '
+                                     'give --method alone.')
     values.update(embed_learner=method.embed_learner, downstream=method.downstream)
-  return runner.RunConfig(**values)
+  return run_config.RunConfig(**values)
 
 
 def default_task_overrides() -> dict:
@@ -136,7 +132,7 @@ def default_task_overrides() -> dict:
   fixed = [f'--{name}={FLAGS[name].value}' for name in _DEFAULT_TASK_FIXED
            if FLAGS[name].present and not (name == 'env' and FLAGS.env == default_task.TASK)]
   if fixed:
-    raise runner.ConfigError(
+    raise run_config.ConfigError(
         f'{" ".join(fixed)} needs --offline_data and --expert_data: without them train_eval '
         f'runs the default task (TRAIL EBM and BC on {default_task.TASK}), whose task and '
         'methods are fixed.')
@@ -166,7 +162,7 @@ def run_default_task() -> None:
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  training.configure_threads()
+  devices.configure_threads()
   try:
     if FLAGS.offline_data is None and FLAGS.expert_data is None:
       run_default_task()

@@ -8,15 +8,15 @@ os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')  # As the binaries set it.
 import numpy as np  # pylint: disable=g-import-not-at-top
 import pytest
 
-from rl_repr_trail import data
-from rl_repr_trail import envs
-from rl_repr_trail import generate
+from rl_repr_trail.data import datasets
+from rl_repr_trail.datagen import generate
+from rl_repr_trail.envs import tasks
 
 
 def write_rollout(path, task_name: str, rows: int, seed: int, policy=None) -> str:
-  task = envs.get_task(task_name)
+  task = tasks.get_task(task_name)
   arrays = generate.rollout(task, policy, rows, seed, num_envs=4)
-  data.write_hdf5(str(path), arrays, {'task': task.name, 'policy': 'random', 'seed': seed})
+  datasets.write_hdf5(str(path), arrays, {'task': task.name, 'policy': 'random', 'seed': seed})
   return str(path)
 
 

@@ -15,9 +15,10 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 import numpy as np  # pylint: disable=g-import-not-at-top
 import tensorflow as tf
 
-from rl_repr_trail import downstream
-from rl_repr_trail import trail
-from rl_repr_trail import training
+from rl_repr_trail.methods import behavioral_cloning
+from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import trail
+
 
 OBS, ACT, GLOBAL_BATCH = 5, 2, 8
 
@@ -58,10 +59,11 @@ def main(mode: str, out: str) -> None:
                                   seed=1),
         'linear': trail.TrailLearner(OBS, low, high, trail.TrailConfig(
             embed_dim=4, fourier_dim=6, hidden=(8,), moment_rate=0.5), seed=2),
-        'bc': downstream.BC(OBS, low, high, downstream.BCConfig(hidden=(8,)), seed=3),
+        'bc': behavioral_cloning.BC(OBS, low, high, behavioral_cloning.BCConfig(hidden=(8,)),
+                                    seed=3),
     }
-    learners['latent_bc'] = downstream.LatentBC(
-        learners['ebm'], OBS, ACT, downstream.LatentBCConfig(hidden=(8,), learning_rate=1e-2),
+    learners['latent_bc'] = latent_bc.LatentBC(
+        learners['ebm'], OBS, ACT, latent_bc.LatentBCConfig(hidden=(8,), learning_rate=1e-2),
         seed=4)
   for i, learner in enumerate(learners.values()):
     fill([v for v in learner.trainable_variables if 'log_alpha' not in v.name], seed=10 + i)

@@ -8,9 +8,9 @@ import numpy as np
 import tensorflow as tf
 
 from rl_repr_trail import benchmark
-from rl_repr_trail import data
-from rl_repr_trail import downstream
-from rl_repr_trail import training
+from rl_repr_trail.data import batches
+from rl_repr_trail.data import datasets
+from rl_repr_trail.methods import behavioral_cloning
 
 
 def test_step_gflop_counts_the_bc_step_matrix_products():
@@ -19,11 +19,12 @@ def test_step_gflop_counts_the_bc_step_matrix_products():
   timeouts = np.zeros(rows, bool)
   timeouts[999::1000] = True
   rng = np.random.default_rng(0)
-  dataset = data.from_arrays(rng.standard_normal((rows, obs_dim)).astype(np.float32),
-                             rng.uniform(-1, 1, (rows, action_dim)).astype(np.float32),
-                             np.zeros(rows, bool), timeouts)
-  bc = downstream.BC(obs_dim, -np.ones(action_dim), np.ones(action_dim), downstream.BCConfig())
-  graph = benchmark.step_graph(bc.update, training.Sampler(dataset, 0), batch)
+  dataset = datasets.from_arrays(rng.standard_normal((rows, obs_dim)).astype(np.float32),
+                                 rng.uniform(-1, 1, (rows, action_dim)).astype(np.float32),
+                                 np.zeros(rows, bool), timeouts)
+  bc = behavioral_cloning.BC(obs_dim, -np.ones(action_dim), np.ones(action_dim),
+                             behavioral_cloning.BCConfig())
+  graph = benchmark.step_graph(bc.update, batches.Sampler(dataset, 0), batch)
   # Forward and weight gradients of the three layers, input gradients of the last two
   # (the first layer's input is data): 2 flops per multiply-add.
   layers = [(obs_dim, hidden), (hidden, hidden), (hidden, 2 * action_dim)]

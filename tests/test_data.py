@@ -5,7 +5,7 @@ import h5py
 import numpy as np
 import pytest
 
-from rl_repr_trail import data
+from rl_repr_trail.data import datasets
 
 
 def _episodes(lengths, ends, obs_dim=2, with_next=True):
@@ -32,7 +32,7 @@ def _pairs(dataset):
 
 def test_next_observation_is_the_true_successor():
   arrays = _episodes([3, 2, 4], ['timeout', 'terminal', None])
-  ds = data.from_arrays(**arrays)
+  ds = datasets.from_arrays(**arrays)
   for s, s2 in _pairs(ds):
     assert s2 == (s[0], s[1] + 1), (s, s2)
   # The timed-out episode's last step is no transition, D4RL's convention; the
@@ -42,7 +42,7 @@ def test_next_observation_is_the_true_successor():
 
 def test_without_next_observations_terminal_and_last_rows_are_dropped():
   arrays = _episodes([3, 2, 4], ['timeout', 'terminal', None], with_next=False)
-  ds = data.from_arrays(**arrays)
+  ds = datasets.from_arrays(**arrays)
   assert ds.num_transitions == 9 - 3
   for s, s2 in _pairs(ds):
     assert s2 == (s[0], s[1] + 1)
@@ -50,7 +50,7 @@ def test_without_next_observations_terminal_and_last_rows_are_dropped():
 
 def test_windows_never_cross_episode_ends():
   arrays = _episodes([5, 3, 6, 2], ['timeout', 'terminal', 'timeout', None])
-  ds = data.from_arrays(**arrays)
+  ds = datasets.from_arrays(**arrays)
   for length in (1, 2, 3, 4):
     starts = ds.window_starts(length)
     for r in starts:
@@ -66,11 +66,11 @@ def test_windows_never_cross_episode_ends():
 
 def test_first_transitions_is_a_prefix():
   arrays = _episodes([3, 4], ['timeout', 'timeout'])
-  ds = data.from_arrays(**arrays)
+  ds = datasets.from_arrays(**arrays)
   sub = ds.first_transitions(4)
   assert sub.num_transitions == 4
   assert _pairs(sub) == _pairs(ds)[:4]
-  with pytest.raises(data.DataError, match='only 5'):
+  with pytest.raises(datasets.DataError, match='only 5'):
     ds.first_transitions(6)
 
 
@@ -78,52 +78,52 @@ def test_write_then_read_roundtrip(tmp_path):
   arrays = _episodes([3, 4], ['terminal', 'timeout'])
   arrays['rewards'] = np.arange(7, dtype=np.float32)
   path = str(tmp_path / 'x.hdf5')
-  data.write_hdf5(path, arrays, {'task': 'hopper', 'seed': 3, 'policy': {'name': 'random'}})
-  read = data.read_hdf5(path)
+  datasets.write_hdf5(path, arrays, {'task': 'hopper', 'seed': 3, 'policy': {'name': 'random'}})
+  read = datasets.read_hdf5(path)
   for key, value in arrays.items():
     np.testing.assert_array_equal(read[key], value)
-  meta = data.read_metadata(path)
+  meta = datasets.read_metadata(path)
   assert meta['task'] == 'hopper' and meta['seed'] == 3 and '"random"' in meta['policy']
   del arrays['rewards']
-  assert _pairs(data.load(path)) == _pairs(data.from_arrays(**arrays))
+  assert _pairs(datasets.load(path)) == _pairs(datasets.from_arrays(**arrays))
 
 
 def test_d4rl_names_map_to_download_file_names(tmp_path, monkeypatch):
-  assert data.d4rl_file_name('hopper-medium-v2') == 'hopper_medium-v2.hdf5'
-  assert data.d4rl_file_name('ant-medium-replay-v2') == 'ant_medium_replay-v2.hdf5'
-  assert data.d4rl_file_name('halfcheetah-medium-replay-v0') == 'halfcheetah_mixed.hdf5'
-  assert data.d4rl_file_name('ant-random-v0') == 'ant_random.hdf5'
+  assert datasets.d4rl_file_name('hopper-medium-v2') == 'hopper_medium-v2.hdf5'
+  assert datasets.d4rl_file_name('ant-medium-replay-v2') == 'ant_medium_replay-v2.hdf5'
+  assert datasets.d4rl_file_name('halfcheetah-medium-replay-v0') == 'halfcheetah_mixed.hdf5'
+  assert datasets.d4rl_file_name('ant-random-v0') == 'ant_random.hdf5'
   monkeypatch.setenv('D4RL_DATASET_DIR', str(tmp_path))
-  with pytest.raises(data.DataError, match='hopper_medium-v2.hdf5'):
-    data.resolve_path('hopper-medium-v2')
-  data.write_hdf5(str(tmp_path / 'hopper_medium-v2.hdf5'), _episodes([2], ['timeout']))
-  assert data.load('hopper-medium-v2').num_transitions == 1
+  with pytest.raises(datasets.DataError, match='hopper_medium-v2.hdf5'):
+    datasets.resolve_path('hopper-medium-v2')
+  datasets.write_hdf5(str(tmp_path / 'hopper_medium-v2.hdf5'), _episodes([2], ['timeout']))
+  assert datasets.load('hopper-medium-v2').num_transitions == 1
 
 
 def test_bad_files_have_clear_errors(tmp_path):
-  with pytest.raises(data.DataError, match='does not exist'):
-    data.load(str(tmp_path / 'missing.hdf5'))
+  with pytest.raises(datasets.DataError, match='does not exist'):
+    datasets.load(str(tmp_path / 'missing.hdf5'))
   path = str(tmp_path / 'nokey.hdf5')
   with h5py.File(path, 'w') as f:
     f['observations'] = np.zeros((3, 2))
     f['actions'] = np.zeros((3, 1))
-  with pytest.raises(data.DataError, match="nokey.hdf5 lacks the key.*terminals"):
-    data.load(path)
+  with pytest.raises(datasets.DataError, match="nokey.hdf5 lacks the key.*terminals"):
+    datasets.load(path)
   arrays = _episodes([4], ['timeout'])
   arrays['actions'][2, 0] = np.nan
   path = str(tmp_path / 'nan.hdf5')
-  data.write_hdf5(path, arrays)
-  with pytest.raises(data.DataError, match="nan.hdf5: key 'actions' holds NaN or inf .*row 2"):
-    data.load(path)
+  datasets.write_hdf5(path, arrays)
+  with pytest.raises(datasets.DataError, match="nan.hdf5: key 'actions' holds NaN or inf .*row 2"):
+    datasets.load(path)
   path = str(tmp_path / 'short.hdf5')
   arrays = _episodes([4], ['timeout'])
   arrays['terminals'] = arrays['terminals'][:3]
-  data.write_hdf5(path, arrays)
-  with pytest.raises(data.DataError, match="'terminals' has 3 rows"):
-    data.load(path)
+  datasets.write_hdf5(path, arrays)
+  with pytest.raises(datasets.DataError, match="'terminals' has 3 rows"):
+    datasets.load(path)
   (tmp_path / 'text.hdf5').write_text('not hdf5')
-  with pytest.raises(data.DataError, match='not a readable HDF5'):
-    data.load(str(tmp_path / 'text.hdf5'))
+  with pytest.raises(datasets.DataError, match='not a readable HDF5'):
+    datasets.load(str(tmp_path / 'text.hdf5'))
 
 
 def test_interrupted_write_leaves_no_file(tmp_path):
@@ -131,19 +131,19 @@ def test_interrupted_write_leaves_no_file(tmp_path):
   arrays = _episodes([3], ['timeout'])
   arrays['bad'] = np.array([object()], dtype=object)  # h5py cannot store it: fails midway.
   with pytest.raises(TypeError):
-    data.write_hdf5(path, arrays)
+    datasets.write_hdf5(path, arrays)
   assert list(tmp_path.iterdir()) == []
 
 
 def test_ant_contact_forces_are_zeroed_when_the_data_has_none():
-  from rl_repr_trail import envs, evaluation  # pylint: disable=g-import-not-at-top
-  ant = envs.get_task('ant')
+  from rl_repr_trail.envs import evaluation, tasks  # pylint: disable=g-import-not-at-top
+  ant = tasks.get_task('ant')
   obs = np.ones((4, 111), np.float32)
   obs[:, 27:] = 0.0
-  ds = data.from_arrays(obs, np.zeros((4, 8), np.float32), np.zeros(4, bool))
+  ds = datasets.from_arrays(obs, np.zeros((4, 8), np.float32), np.zeros(4, bool))
   assert ds.contact_dims_all_zero(ant.contact_dims)
   obs[1, 50] = 0.5
-  assert not data.from_arrays(obs, np.zeros((4, 8)), np.zeros(4, bool)).contact_dims_all_zero(
+  assert not datasets.from_arrays(obs, np.zeros((4, 8)), np.zeros(4, bool)).contact_dims_all_zero(
       ant.contact_dims)
   seen = []
 
@@ -155,7 +155,7 @@ def test_ant_contact_forces_are_zeroed_when_the_data_has_none():
   # does (Ant-v4's own 111 dims) has them zeroed for a policy trained on such data.
   for task, real_forces in ((ant, False), (dataclasses.replace(
       ant, env_kwargs=(('use_contact_forces', True),), zero_contact_forces=False), True)):
-    env = envs.make_env(task, seed=0)
+    env = tasks.make_env(task, seed=0)
     raw = env.reset(seed=0)[0]
     for _ in range(30):
       raw = env.step(np.zeros(8))[0]
@@ -167,13 +167,13 @@ def test_ant_contact_forces_are_zeroed_when_the_data_has_none():
 
 @pytest.mark.parametrize('with_next', [True, False])
 def test_streamed_load_equals_in_memory_build(tmp_path, monkeypatch, with_next):
-  monkeypatch.setattr(data, '_CHUNK_ROWS', 3)  # Chunk edges fall inside episodes.
+  monkeypatch.setattr(datasets, '_CHUNK_ROWS', 3)  # Chunk edges fall inside episodes.
   arrays = _episodes([4, 3, 5, 2], ['terminal', 'timeout', None, None], with_next=with_next)
   if with_next:  # A cut between two concatenated parts, as in medium-expert files.
     arrays['next_observations'][8] += 100.0
   path = str(tmp_path / 'x.hdf5')
-  data.write_hdf5(path, arrays)
-  streamed, built = data.load(path), data.from_arrays(**arrays)
+  datasets.write_hdf5(path, arrays)
+  streamed, built = datasets.load(path), datasets.from_arrays(**arrays)
   np.testing.assert_array_equal(streamed.observations, built.observations)
   np.testing.assert_array_equal(streamed.next_row, built.next_row)
   np.testing.assert_array_equal(streamed.episode_end, built.episode_end)
@@ -183,7 +183,7 @@ def test_streamed_load_equals_in_memory_build(tmp_path, monkeypatch, with_next):
 
 
 def test_an_evaluation_record_cut_short_by_a_kill_is_skipped(tmp_path):
-  from rl_repr_trail import evaluation  # pylint: disable=g-import-not-at-top
+  from rl_repr_trail.envs import evaluation  # pylint: disable=g-import-not-at-top
   path = tmp_path / 'evals.jsonl'
   path.write_text('{"step": 10, "return_mean": 1.0}\n{"step": 20, "return_mean": 2.0}\n'
                   '{"step": 30, "retu')

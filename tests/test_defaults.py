@@ -1,16 +1,23 @@
 """The original rl_repr code's defaults (TRAIL.md section 9), one test per item."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from rl_repr_trail import data
-from rl_repr_trail import downstream
-from rl_repr_trail import policies
-from rl_repr_trail import sac
-from rl_repr_trail import skills
-from rl_repr_trail import trail
-from rl_repr_trail import training
+from rl_repr_trail.core import acting
+from rl_repr_trail.core import optim
+from rl_repr_trail.core import policies
+from rl_repr_trail.data import batches
+from rl_repr_trail.data import datasets
+from rl_repr_trail.datagen import sac
+from rl_repr_trail.experiment import run_config
+from rl_repr_trail.methods import behavioral_cloning
+from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import skills
+from rl_repr_trail.methods import trail
+
 
 OBS, ACT = 6, 2
 LOW, HIGH = -np.ones(ACT, np.float32), np.array([1.0, 3.0], np.float32)
@@ -36,14 +43,14 @@ def test_networks_activations_and_initialisers():
   policy, the skill decoder): ReLU. Every kernel VarianceScaling(0.333, fan_in, uniform),
   the trunks' output layer VarianceScaling(0.01, ...)."""
   learner = trail.TrailLearner(OBS, LOW, HIGH, trail.TrailConfig())
-  latent_bc = downstream.LatentBC(learner, OBS, ACT, downstream.LatentBCConfig())
-  bc = downstream.BC(OBS, LOW, HIGH, downstream.BCConfig())
+  imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc.LatentBCConfig())
+  bc = behavioral_cloning.BC(OBS, LOW, HIGH, behavioral_cloning.BCConfig())
   skill = skills.SkillLearner(OBS, LOW, HIGH, skills.SkillConfig())
   for net in (learner.phi, learner.psi):
     assert _activations(net) == ['swish', 'swish', 'linear'], net.name
     for layer in net.layers:
       _assert_uniform_fan_in(layer, 0.333)
-  for latent_policy in (latent_bc.latent_policy, skill.prior):
+  for latent_policy in (imitator.latent_policy, skill.prior):
     assert _activations(latent_policy.body) == ['swish', 'swish']
     for layer in latent_policy.body.layers + [latent_policy.mean_head,
                                               latent_policy.log_var_head]:
@@ -74,7 +81,7 @@ def test_latent_log_variance_floor_is_reached_and_held():
   policy.log_var_head.bias.assign(-30.0 * np.ones(3, np.float32))
   obs = tf.constant(np.random.default_rng(0).normal(size=(64, OBS)).astype(np.float32))
   np.testing.assert_allclose(policy(obs).stddev().numpy(), np.exp(-2.0), rtol=1e-6)
-  optimizer = training.Adam(1e-2)
+  optimizer = optim.Adam(1e-2)
   for _ in range(20):  # Targets at the mean pull the variance down: it stays at the floor.
     with tf.GradientTape() as tape:
       distribution = policy(obs)
@@ -100,9 +107,9 @@ def _dataset(rows=512, seed=0):
   rng = np.random.default_rng(seed)
   timeouts = np.zeros(rows, bool)
   timeouts[99::100] = True
-  return data.from_arrays(rng.normal(size=(rows, OBS)).astype(np.float32),
-                          rng.uniform(-0.9, 0.9, (rows, ACT)).astype(np.float32),
-                          np.zeros(rows, bool), timeouts)
+  return datasets.from_arrays(rng.normal(size=(rows, OBS)).astype(np.float32),
+                              rng.uniform(-0.9, 0.9, (rows, ACT)).astype(np.float32),
+                              np.zeros(rows, bool), timeouts)
 
 
 def test_latent_bc_continues_pretrainings_temperature():
@@ -111,31 +118,31 @@ def test_latent_bc_continues_pretrainings_temperature():
   dataset = _dataset()
   learner = trail.TrailLearner(OBS, LOW, HIGH, trail.TrailConfig(embed_dim=8, hidden=(16,)))
   learner.temperature.log_alpha.assign(-1.5)
-  latent_bc = downstream.LatentBC(learner, OBS, ACT, downstream.LatentBCConfig(hidden=(16,)))
-  assert latent_bc.temperature.log_alpha is learner.temperature.log_alpha
-  assert float(latent_bc.temperature.alpha) == pytest.approx(np.exp(-1.5))
+  imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc.LatentBCConfig(hidden=(16,)))
+  assert imitator.temperature.log_alpha is learner.temperature.log_alpha
+  assert float(imitator.temperature.alpha) == pytest.approx(np.exp(-1.5))
   rows = dataset.transition_rows()
-  sampler = training.Sampler(dataset, 1, latent_bc.targets(dataset.observations[rows],
-                                                          dataset.actions[rows]))
-  metrics = latent_bc.update(sampler.sample(64))
+  sampler = batches.Sampler(dataset, 1, imitator.targets(dataset.observations[rows],
+                                                         dataset.actions[rows]))
+  metrics = imitator.update(sampler.sample(64))
   np.testing.assert_allclose(
       float(metrics['loss']), float(metrics['latent_nll']) + float(metrics['action_nll'])
       - np.exp(-1.5) * float(metrics['entropy']), rtol=1e-4)
   moved = float(learner.temperature.log_alpha.numpy())
   assert moved != -1.5 and float(metrics['alpha']) == pytest.approx(np.exp(moved))
-  assert [v.name for v in latent_bc.temperature.optimizer.variables if 'log_alpha' in v.name]
+  assert [v.name for v in imitator.temperature.optimizer.variables if 'log_alpha' in v.name]
 
 
 def test_latent_bc_samples_z_when_acting_unless_latent_action_mean():
   learner = trail.TrailLearner(OBS, LOW, HIGH, trail.TrailConfig(embed_dim=8, hidden=(16,)))
   obs = np.random.default_rng(2).normal(size=(1, OBS)).astype(np.float32)
   actors = {}
-  for mode in downstream.LATENT_ACTIONS:
-    latent_bc = downstream.LatentBC(learner, OBS, ACT, downstream.LatentBCConfig(
+  for mode in acting.LATENT_ACTIONS:
+    imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc.LatentBCConfig(
         hidden=(16,), latent_action=mode))
     # A wide pi_Z, so that sampled z moves the decoded action visibly.
-    latent_bc.latent_policy.log_var_head.bias.assign(4.0 * np.ones(8, np.float32))
-    actors[mode] = latent_bc.actor(OBS)
+    imitator.latent_policy.log_var_head.bias.assign(4.0 * np.ones(8, np.float32))
+    actors[mode] = imitator.actor(OBS)
   sampled = actors['sample']
   sampled.reset([5])
   first, second = sampled(obs), sampled(obs)
@@ -151,7 +158,7 @@ def test_bc_rate_drops_at_absolute_steps_180k_and_190k():
   """The rate of the update made after `step` optimizer steps, the policy's and the
   temperature's: 1e-3, 1e-4 after step 180,000, 1e-5 after 190,000 (Keras'
   PiecewiseConstantDecay, whatever the run's length)."""
-  bc = downstream.BC(OBS, LOW, HIGH, downstream.BCConfig(hidden=(8,)))
+  bc = behavioral_cloning.BC(OBS, LOW, HIGH, behavioral_cloning.BCConfig(hidden=(8,)))
   expected = {0: 1e-3, 179_999: 1e-3, 180_000: 1e-3, 180_001: 1e-4, 190_000: 1e-4,
               190_001: 1e-5, 1_000_000: 1e-5}
   for optimizer, variables in ((bc.optimizer, bc.policy.trainable_variables),
@@ -160,3 +167,21 @@ def test_bc_rate_drops_at_absolute_steps_180k_and_190k():
       optimizer.iterations.assign(step)
       optimizer.apply_gradients([(tf.zeros_like(v), v) for v in variables])
       assert float(optimizer.learning_rate) == pytest.approx(rate), (step, rate)
+
+
+def test_each_shared_default_is_written_once():
+  """RunConfig's settings of the learners are their config classes' defaults, and the
+  classes agree where they share one, so changing a default in one place changes it
+  everywhere (or fails here)."""
+  run = run_config.RunConfig()
+  names = {'latent_dim': 'skill_dim'}  # SkillConfig's name: RunConfig's.
+  shared = 0
+  for cls in (trail.TrailConfig, skills.SkillConfig, latent_bc.LatentBCConfig,
+              behavioral_cloning.BCConfig):
+    for field in dataclasses.fields(cls):
+      name = names.get(field.name, field.name)
+      if name in ('learning_rate', 'fourier_dim') or not hasattr(run, name):
+        continue  # Rates are per method (None in RunConfig); D's 0 selects TRAIL EBM.
+      assert getattr(run, name) == field.default, (cls.__name__, field.name)
+      shared += 1
+  assert shared >= 10, shared

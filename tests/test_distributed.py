@@ -13,7 +13,8 @@ import sys
 import numpy as np
 import pytest
 
-from rl_repr_trail import runner
+from rl_repr_trail.experiment import run_config
+from rl_repr_trail.experiment import runner
 
 SCRIPT = os.path.join(os.path.dirname(__file__), 'distributed_step.py')
 
@@ -69,7 +70,7 @@ def test_multi_worker_step_matches_single_device(single, tmp_path):
 
 
 def test_train_eval_runs_under_mirrored_strategy(hopper_files, tmp_path):
-  results = runner.run(runner.RunConfig(
+  results = runner.run(run_config.RunConfig(
       offline_data=hopper_files['offline'], expert_data=hopper_files['expert'],
       expert_size=500, embed_dim=16, hidden=(32,), batch_size=32, pretrain_steps=100,
       downstream_steps=100, eval_interval=100, eval_episodes=1, log_interval=50,

@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rl_repr_trail import data
-from rl_repr_trail import envs
-from rl_repr_trail import errors
-from rl_repr_trail import evaluation
-from rl_repr_trail import experts
-from rl_repr_trail import sac
+from rl_repr_trail.core import errors
+from rl_repr_trail.data import datasets
+from rl_repr_trail.datagen import experts
+from rl_repr_trail.datagen import sac
+from rl_repr_trail.envs import evaluation
+from rl_repr_trail.envs import tasks
 
 
 def test_exported_sac_actor_acts_like_the_learner(tmp_path):
-  task = envs.get_task('hopper')
-  env = envs.make_env(task)
+  task = tasks.get_task('hopper')
+  env = tasks.make_env(task)
   learner = sac.SacLearner(task.obs_dim, env.action_space.low, env.action_space.high,
                            sac.SacConfig(hidden=(16, 16)))
   # Move the weights away from their initial values so that the check is not trivial.
@@ -77,7 +77,7 @@ def test_hopper_policies_are_bundled():
 
 @pytest.mark.parametrize('task_name,level', experts.available_policies())
 def test_bundled_policy_is_trained(task_name, level):
-  task = envs.get_task(task_name)
+  task = tasks.get_task(task_name)
   policy = experts.load_bundled(task_name, level)
   assert (policy.obs_dim, policy.action_dim) == (task.obs_dim, task.action_dim)
   returns = evaluation.run_episodes(policy, task, num_episodes=3, seed=123)
@@ -87,15 +87,15 @@ def test_bundled_policy_is_trained(task_name, level):
   # A uniform random policy scores about 1 (hopper); a trained medium policy far more.
   # Single episodes vary (cheetah_run medium: 101-410 over 10 episodes), and which
   # episode a seed gives depends on the CPU's floating-point kernels: compare means.
-  floor = envs.normalized_score(task, random_returns.mean()) + 10.0
-  assert envs.normalized_score(task, returns.mean()) > floor, (returns, random_returns)
+  floor = tasks.normalized_score(task, random_returns.mean()) + 10.0
+  assert tasks.normalized_score(task, returns.mean()) > floor, (returns, random_returns)
 
 
 def test_bundled_ant_expert_walks_on_observations_without_contact_forces():
   # The ant task gives D4RL's observations (dims 27..110 zero). Standing still for the
   # whole episode earns about 1000 (32 normalized: the healthy reward, no control cost);
   # only a policy that walks forward scores above 40.
-  ant = envs.get_task('ant')
+  ant = tasks.get_task('ant')
   seen = []
   policy = experts.load_bundled('ant', 'expert')
 
@@ -105,7 +105,7 @@ def test_bundled_ant_expert_walks_on_observations_without_contact_forces():
 
   returns = evaluation.run_episodes(watched, ant, num_episodes=3, seed=123)
   assert not np.any(np.concatenate(seen)[:, 27:])
-  assert envs.normalized_score(ant, returns.mean()) > 40.0, returns
+  assert tasks.normalized_score(ant, returns.mean()) > 40.0, returns
 
 
 def test_pick_policies_takes_best_as_expert_and_a_third_before_it_as_medium(tmp_path):
@@ -130,7 +130,7 @@ def test_pick_policies_takes_best_as_expert_and_a_third_before_it_as_medium(tmp_
 
 
 def test_sac_training_resumes_with_its_replay(tmp_path, capsys):
-  task = envs.get_task('hopper')
+  task = tasks.get_task('hopper')
   config = sac.SacConfig(total_steps=400, initial_random_steps=130, batch_size=32,
                          hidden=(16, 16), eval_every=200, eval_episodes=1)
   sac.train(task, str(tmp_path), config)
@@ -147,8 +147,8 @@ def test_sac_training_resumes_with_its_replay(tmp_path, capsys):
   cont[399] = False
   np.testing.assert_array_equal(replay['next_observations'][:-1][cont],
                                 replay['observations'][1:][cont])
-  dataset = data.from_arrays(replay['observations'], replay['actions'], replay['terminals'],
-                             replay['timeouts'], replay['next_observations'])
+  dataset = datasets.from_arrays(replay['observations'], replay['actions'], replay['terminals'],
+                                 replay['timeouts'], replay['next_observations'])
   assert dataset.episode_end[399] and 399 not in dataset.window_starts(2)
   assert (tmp_path / 'snapshots' / 'step_000000600.npz').exists()
   # One update per step past the random ones, made in blocks of update_every, across
@@ -157,7 +157,7 @@ def test_sac_training_resumes_with_its_replay(tmp_path, capsys):
 
 
 def _saved_updates(task, config, run_dir):
-  env = envs.make_env(task)
+  env = tasks.make_env(task)
   learner = sac.SacLearner(task.obs_dim, env.action_space.low, env.action_space.high, config)
   checkpoint = tf.train.Checkpoint(learner=learner)
   checkpoint.restore(tf.train.latest_checkpoint(os.path.join(run_dir, 'ckpt'))).expect_partial()
@@ -165,7 +165,7 @@ def _saved_updates(task, config, run_dir):
 
 
 def test_sac_resumes_from_an_exported_state_without_its_replay(tmp_path, capsys, monkeypatch):
-  task = envs.get_task('hopper')
+  task = tasks.get_task('hopper')
   config = sac.SacConfig(total_steps=400, initial_random_steps=130, batch_size=32,
                          hidden=(16, 16), eval_every=200, eval_episodes=1)
   first = tmp_path / 'first'
@@ -193,14 +193,15 @@ def test_sac_block_size_must_divide_the_evaluation_interval(tmp_path):
   config = sac.SacConfig(total_steps=100, eval_every=75, update_every=50)
   with pytest.raises(errors.InputError, match='--eval_every=75 must be a multiple of '
                      '--update_every=50'):
-    sac.train(envs.get_task('hopper'), str(tmp_path), config)
+    sac.train(tasks.get_task('hopper'), str(tmp_path), config)
   assert not os.listdir(tmp_path)
 
 
 def test_sac_training_prints_no_warnings_of_its_dependencies(tmp_path):
   # A user of collect train_expert sees no Python warning of a dependency (gymnasium's
   # v4 deprecation, autograph's conversions).
-  script = ('import sys; from rl_repr_trail import envs, sac; sac.train(envs.get_task("hopper"), '
+  script = ('import sys; from rl_repr_trail.envs import tasks; '
+            'from rl_repr_trail.datagen import sac; sac.train(tasks.get_task("hopper"), '
             'sys.argv[1], sac.SacConfig(total_steps=40, initial_random_steps=20, batch_size=8, '
             'hidden=(4,), eval_every=40, update_every=20, eval_episodes=1))')
   result = subprocess.run([sys.executable, '-c', script, str(tmp_path)],

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from rl_repr_trail import data
-from rl_repr_trail import envs
-from rl_repr_trail import errors
-from rl_repr_trail import generate
+from rl_repr_trail.core import errors
+from rl_repr_trail.data import datasets
+from rl_repr_trail.datagen import generate
+from rl_repr_trail.envs import tasks
 
 
 @pytest.fixture(autouse=True)
@@ -25,26 +25,26 @@ def test_collect_datasets_writes_a_d4rl_format_file(data_dir):
                          '--env=hopper', '--kind=medium', '--size=1500', '--num_envs=3'],
                         capture_output=True, text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr[-2000:]
-  path = generate.dataset_path(envs.get_task('hopper'), 'medium', 1500, 0)
+  path = generate.dataset_path(tasks.get_task('hopper'), 'medium', 1500, 0)
   assert path in proc.stdout and os.path.exists(path)
-  arrays = data.read_hdf5(path)
+  arrays = datasets.read_hdf5(path)
   assert set(arrays) == {'observations', 'actions', 'rewards', 'terminals', 'timeouts',
                          'next_observations'}
   assert arrays['observations'].shape == (1500, 11) and arrays['actions'].shape == (1500, 3)
-  meta = data.read_metadata(path)
+  meta = datasets.read_metadata(path)
   assert meta['kind'] == 'medium' and meta['policy'] == 'hopper_medium.npz'
   assert meta['seed'] == 0 and meta['version'] == generate.VERSION
   assert 'not D4RL data' in meta['note']
-  dataset = data.load(path)
+  dataset = datasets.load(path)
   assert dataset.num_transitions >= 1499
 
 
 def test_episode_structure_timeouts_and_terminals():
-  cheetah = envs.get_task('halfcheetah')  # Never terminates: every episode times out.
+  cheetah = tasks.get_task('halfcheetah')  # Never terminates: every episode times out.
   arrays = generate.rollout(cheetah, None, 2000, seed=0, num_envs=2)
   assert list(np.flatnonzero(arrays['timeouts'])) == [999, 1999]
   assert not arrays['terminals'].any()
-  hopper = envs.get_task('hopper')  # Random hopping falls within a few dozen steps.
+  hopper = tasks.get_task('hopper')  # Random hopping falls within a few dozen steps.
   arrays = generate.rollout(hopper, None, 600, seed=0, num_envs=2)
   ends = np.flatnonzero(arrays['terminals'])
   assert len(ends) > 5 and not arrays['timeouts'].any()
@@ -60,7 +60,7 @@ def test_episode_structure_timeouts_and_terminals():
 
 def test_same_seed_same_contents():
   """Determinism; the medium policy is stochastic, so equality is not trivial."""
-  task = envs.get_task('hopper')
+  task = tasks.get_task('hopper')
   first, _ = generate.build(task, 'expert', 700, seed=3, num_envs=2)
   again, _ = generate.build(task, 'expert', 700, seed=3, num_envs=2)
   other, _ = generate.build(task, 'expert', 700, seed=4, num_envs=2)
@@ -70,11 +70,11 @@ def test_same_seed_same_contents():
 
 
 def test_medium_expert_keeps_halves_apart():
-  task = envs.get_task('hopper')
+  task = tasks.get_task('hopper')
   arrays, meta = generate.build(task, 'medium-expert', 800, seed=0, num_envs=2)
   assert meta['policy'] == ['hopper_medium.npz', 'hopper_expert.npz']
-  dataset = data.from_arrays(arrays['observations'], arrays['actions'], arrays['terminals'],
-                             arrays['timeouts'], arrays['next_observations'])
+  dataset = datasets.from_arrays(arrays['observations'], arrays['actions'], arrays['terminals'],
+                                 arrays['timeouts'], arrays['next_observations'])
   for r in dataset.window_starts(3):
     assert not (r <= 399 < r + 2), 'a window crosses from the medium into the expert half'
 
@@ -92,7 +92,7 @@ def test_names():
   task, kind, rows = generate.parse_name('gen:ant-medium-replay-5000')
   assert (task.name, kind, rows) == ('ant', 'medium-replay', 5000)
   assert generate.parse_name('gen:hopper-medium-expert')[1:] == ('medium-expert', None)
-  assert envs.task_for_dataset('gen:walker2d-random').name == 'walker2d'
+  assert tasks.task_for_dataset('gen:walker2d-random').name == 'walker2d'
   with pytest.raises(errors.InputError, match='not a generated dataset name'):
     generate.parse_name('gen:hopper-best')
   with pytest.raises(errors.InputError, match="Unknown task 'pong'"):
@@ -108,7 +108,7 @@ def test_medium_replay_without_the_run_says_what_it_needs(tmp_path):
 
 def test_contents_do_not_depend_on_the_number_of_processes(monkeypatch):
   monkeypatch.setattr(generate, 'MIN_SHARD_ROWS', 200)  # 4 shards of 200 rows.
-  task = envs.get_task('hopper')
+  task = tasks.get_task('hopper')
   seen = []
   one = generate.collect(task, 'medium', 800, seed=2, num_envs=2, processes=1)
   two = generate.collect(task, 'medium', 800, seed=2, num_envs=2, processes=2,
@@ -119,8 +119,8 @@ def test_contents_do_not_depend_on_the_number_of_processes(monkeypatch):
 
 
 def test_cached_files_are_tied_to_the_policy_that_made_them(tmp_path, monkeypatch):
-  from rl_repr_trail import experts  # pylint: disable=g-import-not-at-top
-  task = envs.get_task('hopper')
+  from rl_repr_trail.datagen import experts  # pylint: disable=g-import-not-at-top
+  task = tasks.get_task('hopper')
   before = generate.dataset_path(task, 'medium', 100, 0)
   policy = experts.load_bundled('hopper', 'medium')
   policy.biases[-1] = policy.biases[-1] + 0.01
@@ -132,7 +132,7 @@ def test_cached_files_are_tied_to_the_policy_that_made_them(tmp_path, monkeypatc
 
 
 def test_generating_from_a_weak_expert_says_so(tmp_path, monkeypatch, capsys):
-  from rl_repr_trail import experts  # pylint: disable=g-import-not-at-top
+  from rl_repr_trail.datagen import experts  # pylint: disable=g-import-not-at-top
   policy = experts.load_bundled('hopper', 'expert')
   assert experts.shortfall_note('hopper') == ''  # 97.4: an expert.
   policy.metadata['normalized_score_mean'] = 35.4
@@ -145,21 +145,21 @@ def test_generating_from_a_weak_expert_says_so(tmp_path, monkeypatch, capsys):
 
 
 def test_generated_ant_data_is_laid_out_as_d4rl_and_the_policy_sees_zeros(tmp_path, capsys):
-  from rl_repr_trail import runner  # pylint: disable=g-import-not-at-top
-  ant = envs.get_task('ant')
+  from rl_repr_trail.experiment import run_config, runner  # pylint: disable=g-import-not-at-top
+  ant = tasks.get_task('ant')
   path = generate.ensure('gen:ant-random-1200', num_envs=2)
   # The cache name of the D4RL-like layout differs from the earlier one (real forces).
   assert os.path.basename(path) == f'ant-random-1200-seed0-v{generate.VERSION}-zerocontact.hdf5'
-  arrays = data.read_hdf5(path)
+  arrays = datasets.read_hdf5(path)
   assert arrays['observations'].shape == (1200, 111)
   assert not np.any(arrays['observations'][:, 27:]) and np.any(arrays['observations'][:, :27])
-  assert 'contact forces) are zeros' in data.read_metadata(path)['observation_layout']
+  assert 'contact forces) are zeros' in datasets.read_metadata(path)['observation_layout']
   # Ant-v4's reward without contact forces has no contact cost: healthy + forward - control.
-  env = envs.make_env(ant, seed=0)
+  env = tasks.make_env(ant, seed=0)
   env.reset(seed=0)
   info = env.step(np.full(8, 0.5))[4]
   assert 'reward_contact' not in info and 'contact_cost' not in info
-  config = runner.RunConfig(
+  config = run_config.RunConfig(
       embed_learner='none', downstream='bc', offline_data=None,
       expert_data='gen:ant-random-1200', expert_size=1000, hidden=(16, 16), batch_size=32,
       downstream_steps=20, eval_interval=20, eval_episodes=1, log_interval=10,

@@ -8,10 +8,11 @@ import sys
 
 import numpy as np
 
-from rl_repr_trail import data
-from rl_repr_trail import envs
-from rl_repr_trail import generate
+from rl_repr_trail.data import datasets
+from rl_repr_trail.datagen import generate
+from rl_repr_trail.envs import tasks
 from rl_repr_trail import parity
+
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TINY_SETTINGS = {'pretrain_steps': 40, 'downstream_steps': 40, 'eval_interval': 20,
@@ -103,10 +104,10 @@ def test_launch_script_refuses_an_unknown_scale(tmp_path):
 
 def _write_antmaze_files(directory):
   """D4RL-format antmaze files (random actions in the task's maze), under D4RL's names."""
-  task = envs.get_task('antmaze_umaze')
+  task = tasks.get_task('antmaze_umaze')
   for i, name in enumerate(('antmaze-umaze-v2', 'antmaze-umaze-diverse-v2')):
     arrays = generate.rollout(task, None, 1400, seed=i, num_envs=2)
-    data.write_hdf5(str(directory / data.d4rl_file_name(name)), arrays, {'task': task.name})
+    datasets.write_hdf5(str(directory / datasets.d4rl_file_name(name)), arrays, {'task': task.name})
 
 
 def test_antmaze_names_every_missing_file(tmp_path):

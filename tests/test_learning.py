@@ -2,14 +2,16 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 import tf_keras
 
-from rl_repr_trail import data
-from rl_repr_trail import downstream
-from rl_repr_trail import skills
-from rl_repr_trail import trail
-from rl_repr_trail import training
+from rl_repr_trail.core import training
+from rl_repr_trail.data import batches
+from rl_repr_trail.data import datasets
+from rl_repr_trail.methods import behavioral_cloning
+from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import skills
+from rl_repr_trail.methods import trail
+
 
 OBS, ACT, BATCH = 6, 2, 64
 
@@ -32,7 +34,7 @@ def linear_system():
       s = 0.9 * s + actions[i] @ b
       nxt[i] = s
     timeouts[e * length + length - 1] = True
-  return data.from_arrays(obs, actions, np.zeros_like(timeouts), timeouts, nxt)
+  return datasets.from_arrays(obs, actions, np.zeros_like(timeouts), timeouts, nxt)
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +54,7 @@ def _train(update, sampler, steps):
 def test_pretraining_learns_the_contrast(linear_system, fourier_dim):
   learner = trail.TrailLearner(OBS, -np.ones(ACT), np.ones(ACT), trail.TrailConfig(
       embed_dim=16, fourier_dim=fourier_dim, hidden=(64, 64), learning_rate=1e-3))
-  first, last = _train(learner.update, training.Sampler(linear_system, 0), 600)
+  first, last = _train(learner.update, batches.Sampler(linear_system, 0), 600)
   # Telling the true next state among the batch's 64 by chance costs log(64) = 4.16; the
   # first loss depends on the initial weights (4.3 to 6.3 over 12 seeds), the last is
   # 3.1 to 3.5.
@@ -67,15 +69,16 @@ def test_pretraining_learns_the_contrast(linear_system, fourier_dim):
 def test_latent_bc_and_bc_reduce_their_losses(linear_system):
   learner = trail.TrailLearner(OBS, -np.ones(ACT), np.ones(ACT), trail.TrailConfig(
       embed_dim=16, hidden=(64, 64), learning_rate=1e-3))
-  _train(learner.update, training.Sampler(linear_system, 0), 200)
-  latent_bc = downstream.LatentBC(learner, OBS, ACT, downstream.LatentBCConfig(
+  _train(learner.update, batches.Sampler(linear_system, 0), 200)
+  imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc.LatentBCConfig(
       learning_rate=1e-3, hidden=(64, 64)))
   rows = linear_system.transition_rows()
-  targets = latent_bc.targets(linear_system.observations[rows], linear_system.actions[rows])
-  first, last = _train(latent_bc.update, training.Sampler(linear_system, 1, targets), 400)
+  targets = imitator.targets(linear_system.observations[rows], linear_system.actions[rows])
+  first, last = _train(imitator.update, batches.Sampler(linear_system, 1, targets), 400)
   assert last['latent_nll'] < first['latent_nll'] - 1.0, (first, last)
-  bc = downstream.BC(OBS, -np.ones(ACT), np.ones(ACT), downstream.BCConfig(hidden=(64, 64)))
-  first, last = _train(bc.update, training.Sampler(linear_system, 2), 400)
+  bc = behavioral_cloning.BC(OBS, -np.ones(ACT), np.ones(ACT),
+                             behavioral_cloning.BCConfig(hidden=(64, 64)))
+  first, last = _train(bc.update, batches.Sampler(linear_system, 2), 400)
   assert last['action_nll'] < first['action_nll'], (first, last)
 
 
@@ -84,10 +87,10 @@ def test_frozen_embedding_is_not_changed_by_latent_bc(linear_system):
       embed_dim=8, hidden=(32,)))
   phi_before = [w.copy() for w in learner.phi.get_weights()]
   decoder_before = [w.copy() for w in learner.decoder.get_weights()]
-  latent_bc = downstream.LatentBC(learner, OBS, ACT, downstream.LatentBCConfig(hidden=(32,)))
+  imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc.LatentBCConfig(hidden=(32,)))
   rows = linear_system.transition_rows()
-  targets = latent_bc.targets(linear_system.observations[rows], linear_system.actions[rows])
-  _train(latent_bc.update, training.Sampler(linear_system, 1, targets), 20)
+  targets = imitator.targets(linear_system.observations[rows], linear_system.actions[rows])
+  _train(imitator.update, batches.Sampler(linear_system, 1, targets), 20)
   for before, after in zip(phi_before, learner.phi.get_weights()):
     np.testing.assert_array_equal(before, after)
   assert any(np.any(b != a) for b, a in zip(decoder_before, learner.decoder.get_weights()))
@@ -96,15 +99,15 @@ def test_frozen_embedding_is_not_changed_by_latent_bc(linear_system):
 def test_skill_model_learns_windows_and_freezes_its_encoder_downstream(linear_system):
   config = skills.SkillConfig(window=5, latent_dim=4, hidden=(64, 64), learning_rate=1e-3)
   learner = skills.SkillLearner(OBS, -np.ones(ACT), np.ones(ACT), config)
-  first, last = _train(learner.update, training.Sampler(linear_system, 0, window=5), 400)
+  first, last = _train(learner.update, batches.Sampler(linear_system, 0, window=5), 400)
   assert last['reconstruction'] < first['reconstruction'] - 1.0, (first, last)
   encoder_before = [w.copy() for w in learner.encoder.get_weights()]
-  latent_bc = skills.SkillLatentBC(learner, OBS, ACT, downstream.LatentBCConfig(
+  imitator = skills.SkillLatentBC(learner, OBS, ACT, latent_bc.LatentBCConfig(
       learning_rate=1e-3, hidden=(64, 64)))
   starts = linear_system.window_starts(5)
   rows = starts[:, None] + np.arange(5)
-  targets = latent_bc.targets(linear_system.observations[rows], linear_system.actions[rows])
-  first, last = _train(latent_bc.update, training.Sampler(linear_system, 1, targets, window=5),
+  targets = imitator.targets(linear_system.observations[rows], linear_system.actions[rows])
+  first, last = _train(imitator.update, batches.Sampler(linear_system, 1, targets, window=5),
                        300)
   assert last['latent_nll'] < first['latent_nll'], (first, last)
   for before, after in zip(encoder_before, learner.encoder.get_weights()):
@@ -127,25 +130,26 @@ def test_entropy_term_adds_alpha_times_sample_log_prob_or_nothing(linear_system,
   low, high = -np.ones(ACT), np.ones(ACT)
   embedding = trail.TrailLearner(OBS, low, high, trail.TrailConfig(
       embed_dim=8, hidden=(32,), entropy_term=entropy_term))
-  latent_bc = downstream.LatentBC(embedding, OBS, ACT, downstream.LatentBCConfig(
+  imitator = latent_bc.LatentBC(embedding, OBS, ACT, latent_bc.LatentBCConfig(
       hidden=(32,), entropy_term=entropy_term))
-  bc = downstream.BC(OBS, low, high, downstream.BCConfig(hidden=(32,), entropy_term=entropy_term))
-  assert latent_bc.temperature.log_alpha is embedding.temperature.log_alpha
+  bc = behavioral_cloning.BC(OBS, low, high, behavioral_cloning.BCConfig(
+      hidden=(32,), entropy_term=entropy_term))
+  assert imitator.temperature.log_alpha is embedding.temperature.log_alpha
   rows = linear_system.transition_rows()
   # (learner, its sampler, the likelihood terms of its loss), run in this order.
-  cases = [(embedding, training.Sampler(linear_system, 0), ('contrastive_loss', 'decoder_nll')),
-           (latent_bc, None, ('latent_nll', 'action_nll')),
-           (bc, training.Sampler(linear_system, 2), ('action_nll',))]
+  cases = [(embedding, batches.Sampler(linear_system, 0), ('contrastive_loss', 'decoder_nll')),
+           (imitator, None, ('latent_nll', 'action_nll')),
+           (bc, batches.Sampler(linear_system, 2), ('action_nll',))]
   for learner, sampler, terms in cases:
     if sampler is None:  # Latent BC's latents come from the embedding after its update.
-      sampler = training.Sampler(linear_system, 1, learner.targets(
+      sampler = batches.Sampler(linear_system, 1, learner.targets(
           linear_system.observations[rows], linear_system.actions[rows]))
     before = float(learner.temperature.log_alpha.numpy())
     m, alpha, log_alpha = _one_update(learner, sampler)
     nll = sum(m[t] for t in terms)
     if entropy_term:  # The step used alpha; then alpha took one Adam step.
       # Pretraining and BC start at alpha = 1, latent BC where pretraining left it.
-      assert (before == 0.0) == (learner is not latent_bc), before
+      assert (before == 0.0) == (learner is not imitator), before
       np.testing.assert_allclose(m['loss'], nll - alpha * m['entropy'], rtol=1e-4, atol=1e-4)
       assert log_alpha != before and m['alpha'] == pytest.approx(np.exp(log_alpha))
     else:
@@ -164,12 +168,12 @@ def test_entropy_term_pulls_the_mode_toward_the_action_center():
   actions = np.clip(0.5 + 0.3 * rng.standard_normal((n, 1)), -0.99, 0.99).astype(np.float32)
   timeouts = np.zeros(n, bool)
   timeouts[99::100] = True
-  dataset = data.from_arrays(obs, actions, np.zeros(n, bool), timeouts, obs[::-1].copy())
+  dataset = datasets.from_arrays(obs, actions, np.zeros(n, bool), timeouts, obs[::-1].copy())
   modes = {}
   for entropy_term in (True, False):
-    bc = downstream.BC(OBS, -np.ones(1), np.ones(1), downstream.BCConfig(
+    bc = behavioral_cloning.BC(OBS, -np.ones(1), np.ones(1), behavioral_cloning.BCConfig(
         hidden=(32,), entropy_term=entropy_term), seed=0)
-    training.compile_steps(bc.update, training.Sampler(dataset, 0), BATCH)(1500)
+    training.compile_steps(bc.update, batches.Sampler(dataset, 0), BATCH)(1500)
     modes[entropy_term] = float(np.mean(bc.actor(OBS)(obs[:256])))
   # Without the term the mode is tanh(E[atanh a]), above 0.5 since atanh is convex there.
   assert 0.55 < modes[False] < 0.65, modes

@@ -4,10 +4,10 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from rl_repr_trail import envs
-from rl_repr_trail import policies
-from rl_repr_trail import trail
-from rl_repr_trail import training
+from rl_repr_trail.core import optim
+from rl_repr_trail.core import policies
+from rl_repr_trail.envs import tasks
+from rl_repr_trail.methods import trail
 
 
 def test_contrastive_loss_matches_numpy():
@@ -103,24 +103,24 @@ def test_tanh_gaussian_log_prob_finite_at_bounds_and_mode_inside():
 
 
 def test_normalized_score():
-  task = envs.get_task('hopper')
-  assert envs.normalized_score(task, task.ref_min_score) == 0.0
-  assert abs(envs.normalized_score(task, task.ref_max_score) - 100.0) < 1e-9
+  task = tasks.get_task('hopper')
+  assert tasks.normalized_score(task, task.ref_min_score) == 0.0
+  assert abs(tasks.normalized_score(task, task.ref_max_score) - 100.0) < 1e-9
   mid = (task.ref_min_score + task.ref_max_score) / 2
-  assert abs(envs.normalized_score(task, mid) - 50.0) < 1e-9
-  ant = envs.get_task('ant')
-  assert abs(envs.normalized_score(ant, 1777.05) - 50.0) < 1e-3
+  assert abs(tasks.normalized_score(task, mid) - 50.0) < 1e-9
+  ant = tasks.get_task('ant')
+  assert abs(tasks.normalized_score(ant, 1777.05) - 50.0) < 1e-3
 
 
 def test_fused_adam_matches_keras_adam():
-  """training.Adam's fused kernel makes the same updates as Keras Adam, with a schedule
+  """optim.Adam's fused kernel makes the same updates as Keras Adam, with a schedule
   too, and keeps the same slots (so checkpoints carry over)."""
   rng = np.random.default_rng(0)
   init = rng.normal(size=(5, 3)).astype(np.float32)
   grads = rng.normal(size=(6, 5, 3)).astype(np.float32)
   schedule = tf_keras.optimizers.schedules.PiecewiseConstantDecay([3], [1e-2, 1e-3])
   results = []
-  for optimizer in (tf_keras.optimizers.Adam(schedule), training.Adam(schedule)):
+  for optimizer in (tf_keras.optimizers.Adam(schedule), optim.Adam(schedule)):
     var = tf.Variable(init)
     optimizer.build([var])
     for g in grads:

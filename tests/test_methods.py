@@ -6,45 +6,47 @@ import json
 import pytest
 
 from rl_repr_trail import claims
-from rl_repr_trail import methods
-from rl_repr_trail import runner
+from rl_repr_trail.experiment import run_config
+from rl_repr_trail.experiment import runner
+from rl_repr_trail.methods import registry
 from rl_repr_trail import summarize
 from rl_repr_trail import sweep
+
 
 import toy_method  # tests/ is on the path of its tests (pytest prepends it).
 
 
 def test_the_registry_names_the_six_methods_in_the_papers_column_order():
-  assert methods.names() == ('bc', 'opal', 'spirl', 'skild', 'trail_ebm', 'trail_linear')
-  assert methods.labels() == ('BC', 'OPAL', 'SPiRL', 'SkiLD', 'TRAIL EBM', 'TRAIL linear')
-  assert methods.labels('trail') == ('TRAIL EBM', 'TRAIL linear')
-  assert methods.labels('skill') == ('OPAL', 'SPiRL', 'SkiLD')
-  assert methods.baseline_label() == 'BC' and not methods.get('bc').pretrains
-  assert methods.embed_learners() == ('none', 'opal', 'spirl', 'skild', 'trail_ebm',
-                                      'trail_linear')
-  assert methods.downstreams() == ('bc', 'latent_bc')
-  for method in methods.METHODS.values():
-    assert methods.from_flags(method.embed_learner, method.downstream) is method
-    config = runner.RunConfig(embed_learner=method.embed_learner, downstream=method.downstream)
+  assert registry.names() == ('bc', 'opal', 'spirl', 'skild', 'trail_ebm', 'trail_linear')
+  assert registry.labels() == ('BC', 'OPAL', 'SPiRL', 'SkiLD', 'TRAIL EBM', 'TRAIL linear')
+  assert registry.labels('trail') == ('TRAIL EBM', 'TRAIL linear')
+  assert registry.labels('skill') == ('OPAL', 'SPiRL', 'SkiLD')
+  assert registry.baseline_label() == 'BC' and not registry.get('bc').pretrains
+  assert registry.embed_learners() == ('none', 'opal', 'spirl', 'skild', 'trail_ebm',
+                                       'trail_linear')
+  assert registry.downstreams() == ('bc', 'latent_bc')
+  for method in registry.METHODS.values():
+    assert registry.from_flags(method.embed_learner, method.downstream) is method
+    config = run_config.RunConfig(embed_learner=method.embed_learner, downstream=method.downstream)
     assert config.label == method.label and config.spec.name == method.name
-  assert runner.RunConfig().spec.name == 'trail_ebm'
+  assert run_config.RunConfig().spec.name == 'trail_ebm'
   with pytest.raises(KeyError, match="'gail' is not a method"):
-    methods.get('gail')
+    registry.get('gail')
   with pytest.raises(ValueError, match='exists'):
-    methods.register(methods.get('bc'))
+    registry.register(registry.get('bc'))
 
 
 @pytest.fixture
 def toy():
-  methods.register(toy_method.METHOD)
+  registry.register(toy_method.METHOD)
   yield toy_method.METHOD
-  del methods.METHODS[toy_method.METHOD.name]
+  del registry.METHODS[toy_method.METHOD.name]
 
 
 def test_a_seventh_method_runs_sweeps_and_summarizes_from_its_registry_entry(
     toy, hopper_files, tmp_path):
   save_dir = tmp_path / 'runs' / 'hopper' / 'random' / 'expert500' / toy.name / 'seed0'
-  config = runner.RunConfig(
+  config = run_config.RunConfig(
       embed_learner=toy.embed_learner, downstream=toy.downstream, expert_size=500,
       offline_data=hopper_files['offline'], expert_data=hopper_files['expert'],
       pretrain_steps=40, downstream_steps=40, eval_interval=40, eval_episodes=1,

@@ -10,9 +10,10 @@ from minari.data_collector.episode_buffer import EpisodeBuffer
 import numpy as np
 import pytest
 
-from rl_repr_trail import data
-from rl_repr_trail import minari_data
-from rl_repr_trail import runner
+from rl_repr_trail.data import datasets
+from rl_repr_trail.data import minari_datasets
+from rl_repr_trail.experiment import run_config
+from rl_repr_trail.experiment import runner
 
 
 def _write(dataset_id, episodes, seed, ref_scores=True, max_steps=120):
@@ -58,7 +59,7 @@ def test_episodes_become_transitions_with_their_ends(minari_dir):
   del minari_dir
   dataset = minari.load_dataset('test/hopper/random-v0')
   episodes = list(dataset.iterate_episodes())
-  loaded = minari_data.load('minari:test/hopper/random-v0')
+  loaded = minari_datasets.load('minari:test/hopper/random-v0')
   assert loaded.num_transitions == sum(len(e.actions) for e in episodes)
   first = episodes[0]
   np.testing.assert_allclose(loaded.observations[:len(first.actions)], first.observations[:-1],
@@ -67,7 +68,7 @@ def test_episodes_become_transitions_with_their_ends(minari_dir):
   ends = np.flatnonzero(loaded.episode_end)
   assert len(ends) == len(episodes)
   assert ends[0] == len(first.actions) - 1
-  task = minari_data.task('minari:test/hopper/random-v0')
+  task = minari_datasets.task('minari:test/hopper/random-v0')
   assert (task.env_id, task.obs_dim, task.action_dim) == ('Hopper-v5', 11, 3)
   assert (task.ref_min_score, task.ref_max_score) == (-20.0, 3234.0)
   # The dataset's episode limit is the evaluation's.
@@ -76,7 +77,7 @@ def test_episodes_become_transitions_with_their_ends(minari_dir):
 
 def test_minari_datasets_train_and_evaluate_end_to_end(minari_dir, tmp_path):
   del minari_dir
-  config = runner.RunConfig(
+  config = run_config.RunConfig(
       offline_data='minari:test/hopper/random-v0', expert_data='minari:test/hopper/expert-v0',
       embed_dim=16, fourier_dim=32, hidden=(32, 32), batch_size=32, expert_size=200,
       eval_episodes=2, log_interval=50, checkpoint_interval=100, pretrain_steps=100,
@@ -94,28 +95,29 @@ def test_minari_datasets_train_and_evaluate_end_to_end(minari_dir, tmp_path):
 def test_without_reference_scores_the_score_is_the_return(minari_dir, capsys):
   del minari_dir
   _write('test/hopper/noref-v0', episodes=2, seed=2, ref_scores=False)
-  task = minari_data.task('minari:test/hopper/noref-v0')
+  task = minari_datasets.task('minari:test/hopper/noref-v0')
   assert (task.ref_min_score, task.ref_max_score) == (0.0, 100.0)
   assert 'has no reference scores' in capsys.readouterr().out
 
 
 def test_bad_minari_datasets_are_refused_in_one_line(minari_dir):
-  with pytest.raises(data.DataError, match=r"no local Minari dataset 'mujoco/ant/medium-v0' "
+  with pytest.raises(datasets.DataError, match=r"no local Minari dataset 'mujoco/ant/medium-v0' "
                      r'under .*minari download mujoco/ant/medium-v0'):
-    minari_data.load('minari:mujoco/ant/medium-v0')
+    minari_datasets.load('minari:mujoco/ant/medium-v0')
   # Episodes missing: the data file is gone.
   broken = minari_dir / 'test' / 'hopper' / 'broken-v0'
   shutil.copytree(minari_dir / 'test' / 'hopper' / 'random-v0', broken)
   os.remove(broken / 'data' / 'main_data.hdf5')
-  with pytest.raises(data.DataError, match='broken-v0: cannot read the Minari dataset') as error:
-    minari_data.load('minari:test/hopper/broken-v0')
+  with pytest.raises(datasets.DataError,
+                     match='broken-v0: cannot read the Minari dataset') as error:
+    minari_datasets.load('minari:test/hopper/broken-v0')
   assert '\n' not in str(error.value)
   # Metadata missing.
   nometa = minari_dir / 'test' / 'hopper' / 'nometa-v0'
   shutil.copytree(minari_dir / 'test' / 'hopper' / 'random-v0', nometa)
   os.remove(nometa / 'data' / 'metadata.json')
-  with pytest.raises(data.DataError, match='nometa-v0: cannot read the Minari dataset'):
-    minari_data.task('minari:test/hopper/nometa-v0')
+  with pytest.raises(datasets.DataError, match='nometa-v0: cannot read the Minari dataset'):
+    minari_datasets.task('minari:test/hopper/nometa-v0')
   # An environment id gymnasium does not know.
   unknown = minari_dir / 'test' / 'hopper' / 'unknown-v0'
   shutil.copytree(minari_dir / 'test' / 'hopper' / 'random-v0', unknown)
@@ -124,5 +126,5 @@ def test_bad_minari_datasets_are_refused_in_one_line(minari_dir):
   metadata['env_spec'] = metadata['env_spec'].replace('Hopper-v5', 'NoSuchHopper-v9')
   with open(unknown / 'data' / 'metadata.json', 'w') as f:
     json.dump(metadata, f)
-  with pytest.raises(data.DataError, match="environment 'NoSuchHopper-v9' is not registered"):
-    minari_data.task('minari:test/hopper/unknown-v0')
+  with pytest.raises(datasets.DataError, match="environment 'NoSuchHopper-v9' is not registered"):
+    minari_datasets.task('minari:test/hopper/unknown-v0')

@@ -4,13 +4,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rl_repr_trail import data
-from rl_repr_trail import downstream
-from rl_repr_trail import envs
-from rl_repr_trail import evaluation
-from rl_repr_trail import policies
-from rl_repr_trail import skills
-from rl_repr_trail import training
+from rl_repr_trail.core import acting
+from rl_repr_trail.core import policies
+from rl_repr_trail.data import batches
+from rl_repr_trail.data import datasets
+from rl_repr_trail.envs import evaluation
+from rl_repr_trail.envs import tasks
+from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import skills
+
+
 from test_math import _numpy_tanh_gaussian_log_prob
 
 OBS, ACT, T, LATENT, B = 4, 2, 3, 2, 5
@@ -85,7 +88,7 @@ def test_spirl_encodes_actions_only():
 
 def _skill_bc(variant, entropy_term=True):
   learner = _learner(variant)
-  bc = skills.SkillLatentBC(learner, OBS, ACT, downstream.LatentBCConfig(
+  bc = skills.SkillLatentBC(learner, OBS, ACT, latent_bc.LatentBCConfig(
       hidden=(16, 16), entropy_term=entropy_term))
   obs, actions = _windows()
   batch = {'observations': tf.constant(obs), 'actions': tf.constant(actions),
@@ -137,7 +140,7 @@ def test_skild_downstream_has_the_prior_term_with_a_learned_weight():
   assert 'prior_kl' not in metrics and float(metrics['entropy']) != 0
   # The latent policy starts fresh, not from the prior.
   prior = bc.skills.prior(batch['observations'][:, 0]).mean().numpy()
-  fresh = skills.SkillLatentBC(_learner('skild'), OBS, ACT, downstream.LatentBCConfig(
+  fresh = skills.SkillLatentBC(_learner('skild'), OBS, ACT, latent_bc.LatentBCConfig(
       hidden=(16, 16))).latent_policy(batch['observations'][:, 0]).mean().numpy()
   assert not np.allclose(prior, fresh)
 
@@ -160,9 +163,9 @@ def test_window_sampler_draws_consecutive_rows_of_one_episode():
   terminals = np.zeros(10, bool)
   timeouts = np.zeros(10, bool)
   timeouts[5] = timeouts[9] = True
-  dataset = data.from_arrays(obs, actions, terminals, timeouts)
+  dataset = datasets.from_arrays(obs, actions, terminals, timeouts)
   np.testing.assert_array_equal(dataset.window_starts(T), [0, 1, 2, 6])
-  sampler = training.Sampler(dataset, seed=0, per_item={'latents': np.arange(4.0)}, window=T)
+  sampler = batches.Sampler(dataset, seed=0, per_item={'latents': np.arange(4.0)}, window=T)
   batch = {k: v.numpy() for k, v in sampler.sample(64).items()}
   starts = batch['observations'][:, 0, 0] / OBS
   assert set(starts) == {0, 1, 2, 6}
@@ -171,8 +174,8 @@ def test_window_sampler_draws_consecutive_rows_of_one_episode():
   np.testing.assert_array_equal(batch['actions'], actions[starts.astype(int)[:, None]
                                                           + np.arange(T)])
   np.testing.assert_array_equal(batch['latents'], [{0: 0, 1: 1, 2: 2, 6: 3}[s] for s in starts])
-  with pytest.raises(data.DataError, match='no window of 7'):
-    training.Sampler(dataset, seed=0, window=7)
+  with pytest.raises(datasets.DataError, match='no window of 7'):
+    batches.Sampler(dataset, seed=0, window=7)
 
 
 def test_actor_resamples_the_skill_every_window_and_after_reset():
@@ -184,7 +187,7 @@ def test_actor_resamples_the_skill_every_window_and_after_reset():
     return np.full((1, LATENT), len(chosen), np.float32)
 
   actor = skills.ResamplingActor(choose, lambda obs, z: z[:, :1], window=4,
-                                 noise=downstream.LatentNoise(LATENT, 'sample'))
+                                 noise=acting.LatentNoise(LATENT, 'sample'))
   actor.reset([7])
   used = [int(actor(np.full((1, OBS), t, np.float32))[0, 0]) for t in range(10)]
   assert used == [1, 1, 1, 1, 2, 2, 2, 2, 3, 3]
@@ -206,7 +209,7 @@ def test_run_episodes_resets_a_policy_once_with_each_rows_episode_seed():
       events.append(('act', len(obs)))
       return np.zeros((len(obs), 3), np.float32)
 
-  evaluation.run_episodes(Policy(), envs.get_task('hopper'), num_episodes=2, seed=10)
+  evaluation.run_episodes(Policy(), tasks.get_task('hopper'), num_episodes=2, seed=10)
   assert events[0] == ('reset', [10, 11])
   assert [e for e in events[1:] if e[0] == 'reset'] == []
   assert len(events) > 2 and all(e == ('act', 2) for e in events[1:])
@@ -214,7 +217,7 @@ def test_run_episodes_resets_a_policy_once_with_each_rows_episode_seed():
 
 def test_episodes_side_by_side_score_as_one_at_a_time():
   # Hopper falls at different steps for different seeds, so rows end at different times.
-  task = envs.get_task('hopper')
+  task = tasks.get_task('hopper')
   calls = []
 
   def policy(obs):  # Row-wise, so a row's action does not depend on the batch.
@@ -229,7 +232,7 @@ def test_episodes_side_by_side_score_as_one_at_a_time():
     lengths.append(len(calls))
   np.testing.assert_array_equal(together, alone)
   assert min(lengths) < max(lengths) == steps_together  # Rows ended at different steps.
-  noise = downstream.LatentNoise(LATENT, 'sample')
+  noise = acting.LatentNoise(LATENT, 'sample')
   noise.reset([3, 4])
   rows = np.concatenate([noise(2) for _ in range(5)], axis=1)
   for i, seed in enumerate([3, 4]):

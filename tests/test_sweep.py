@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from rl_repr_trail import claims
-from rl_repr_trail import experts
-from rl_repr_trail import intervals
+from rl_repr_trail.datagen import experts
+from rl_repr_trail.experiment import intervals
 from rl_repr_trail import summarize
 from rl_repr_trail import sweep
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = {

@@ -16,12 +16,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rl_repr_trail import data
-from rl_repr_trail import default_task
-from rl_repr_trail import downstream
-from rl_repr_trail import errors
-from rl_repr_trail import methods
-from rl_repr_trail import runner
+from rl_repr_trail.core import errors
+from rl_repr_trail.experiment import default_task
+from rl_repr_trail.experiment import run_config
+from rl_repr_trail.experiment import run_directory
+from rl_repr_trail.experiment import runner
+from rl_repr_trail.methods import behavioral_cloning
+from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import registry
+
+
 from conftest import write_rollout
 
 SMALL = dict(embed_dim=16, fourier_dim=32, hidden=(32, 32), batch_size=32, expert_size=500,
@@ -33,7 +37,7 @@ def _config(files, save_dir, **overrides):
                   pretrain_steps=200, downstream_steps=200, eval_interval=100,
                   save_dir=str(save_dir))
   settings.update(overrides)
-  return runner.RunConfig(**settings)
+  return run_config.RunConfig(**settings)
 
 
 def _tags(logdir):
@@ -53,7 +57,8 @@ def test_run_writes_results_and_summaries(hopper_files, tmp_path, embed_learner,
                                downstream=downstream, window=4, skill_dim=3))
   with open(save_dir / 'results.json') as f:
     saved = json.load(f)
-  assert saved['method'] == results['method'] == methods.from_flags(embed_learner, downstream).label
+  label = registry.from_flags(embed_learner, downstream).label
+  assert saved['method'] == results['method'] == label
   assert saved['task'] == 'hopper' and saved['downstream_steps'] == 200
   assert [e['step'] for e in saved['evals']] == [100, 200]
   assert saved['final']['step'] == 200
@@ -289,7 +294,8 @@ def test_default_task_runs_end_to_end_at_reduced_scale(tmp_path):
 _STUBBED_TRAIN_EVAL = """
 import dataclasses, json, sys
 from absl import app
-from rl_repr_trail import runner, train_eval
+from rl_repr_trail import train_eval
+from rl_repr_trail.experiment import runner
 def stub(config):
   print('CONFIG ' + json.dumps(dataclasses.asdict(config)), flush=True)
   score = {'normalized_score_mean': 1.0, 'normalized_score_std': 0.0, 'return_mean': 1.0}
@@ -326,7 +332,7 @@ def test_default_task_applies_the_flags_given_to_both_runs(tmp_path):
 
 def test_method_flag_names_the_pair_and_refuses_to_contradict_it():
   data_flags = ('--offline_data=gen:hopper-medium-1000', '--expert_data=gen:hopper-expert-1000')
-  for method in (methods.get('opal'), methods.get('bc')):  # A process each: two suffice.
+  for method in (registry.get('opal'), registry.get('bc')):  # A process each: two suffice.
     proc, configs = _stubbed_train_eval(f'--method={method.name}', *data_flags)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert [(c['embed_learner'], c['downstream']) for c in configs] == [
@@ -363,8 +369,8 @@ def test_configure_threads_one_per_op_unless_the_environment_says(env_threads, e
   env = {k: v for k, v in os.environ.items() if k != 'TF_NUM_INTRAOP_THREADS'}
   if env_threads:
     env['TF_NUM_INTRAOP_THREADS'] = env_threads
-  code = ('import tensorflow as tf; from rl_repr_trail import training; '
-          'training.configure_threads(); tf.constant(1.0) + 1.0; '
+  code = ('import tensorflow as tf; from rl_repr_trail.core import devices; '
+          'devices.configure_threads(); tf.constant(1.0) + 1.0; '
           'print(tf.config.threading.get_intra_op_parallelism_threads())')
   proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                         timeout=120, env=env)
@@ -373,7 +379,7 @@ def test_configure_threads_one_per_op_unless_the_environment_says(env_threads, e
 
 
 def test_a_diverging_run_stops_keeps_its_checkpoint_and_resumes_once_fixed(hopper_files, tmp_path,
-                                                                            capsys):
+                                                                           capsys):
   save_dir = tmp_path / 'run'
   good = _config(hopper_files, save_dir, pretrain_steps=100, downstream_steps=200,
                  checkpoint_interval=100, log_interval=50)
@@ -387,7 +393,7 @@ def test_a_diverging_run_stops_keeps_its_checkpoint_and_resumes_once_fixed(hoppe
   assert not (save_dir / 'results.json').exists()
   assert tf.train.latest_checkpoint(str(save_dir / 'pretrain')).endswith('ckpt-100')
   assert tf.train.latest_checkpoint(str(save_dir / 'downstream')) is None
-  assert not (save_dir / runner.LOCK_FILE).exists()
+  assert not (save_dir / run_directory.LOCK_FILE).exists()
   tags = _tags(save_dir / 'tb')  # TensorBoard kept what came before.
   assert 'pretrain/contrastive_loss' in tags and 'downstream/loss' not in tags
   # With the rate fixed, the same directory goes on from the last good checkpoint.
@@ -401,7 +407,7 @@ def test_a_state_with_a_non_finite_weight_is_never_saved(hopper_files, tmp_path)
   save_dir = tmp_path / 'run'
   config = _config(hopper_files, save_dir, embed_learner='none', downstream='bc',
                    downstream_steps=100, checkpoint_interval=50, log_interval=50)
-  original = downstream.BC.update
+  original = behavioral_cloning.BC.update
 
   # A weight turns inf at step 60. Where ReLU maps the NaN it makes to 0 (oneDNN's CPU
   # kernel does), the reported loss stays finite and only the weight check sees it.
@@ -412,7 +418,7 @@ def test_a_state_with_a_non_finite_weight_is_never_saved(hopper_files, tmp_path)
     return metrics
 
   with pytest.MonkeyPatch.context() as patch:
-    patch.setattr(downstream.BC, 'update', update)
+    patch.setattr(behavioral_cloning.BC, 'update', update)
     with pytest.raises(errors.RunError, match=r'\[downstream\] diverged between steps (50|100) '
                        r'and 100: .*(NaN or inf|nan).*its last checkpoint \(ckpt-50\)'):
       runner.run(config)
@@ -443,7 +449,7 @@ def test_a_second_run_on_a_locked_directory_is_refused_and_a_stale_lock_taken_ov
                    downstream_steps=50, eval_interval=50, checkpoint_interval=50)
   live = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
   try:
-    (save_dir / runner.LOCK_FILE).write_text(json.dumps(
+    (save_dir / run_directory.LOCK_FILE).write_text(json.dumps(
         {'pid': live.pid, 'host': socket.gethostname()}))
     with pytest.raises(errors.InputError, match=rf'{save_dir} is in use by another run '
                        rf'\(process {live.pid} on host {socket.gethostname()}'):
@@ -455,7 +461,7 @@ def test_a_second_run_on_a_locked_directory_is_refused_and_a_stale_lock_taken_ov
   # The owner is gone now: its lock is stale and taken over.
   runner.run(config)
   assert f'taking over the lock of process {live.pid}' in capsys.readouterr().out
-  assert (save_dir / 'results.json').exists() and not (save_dir / runner.LOCK_FILE).exists()
+  assert (save_dir / 'results.json').exists() and not (save_dir / run_directory.LOCK_FILE).exists()
 
 
 def test_a_resumed_run_uses_the_learning_rate_it_is_given(hopper_files, tmp_path):
@@ -493,16 +499,16 @@ def test_readme_flag_table_matches_the_defaults():
   """Each default README's table states is the flag's, i.e. its RunConfig field's (train_eval
   defines a flag per field with the field's default), or for a rate chosen by method the
   config dataclasses'; a flag that is no RunConfig field fails too."""
-  from rl_repr_trail import skills, trail  # pylint: disable=g-import-not-at-top
-  fields = {runner.FLAG_NAMES.get(f.name, f.name): f.default
-            for f in dataclasses.fields(runner.RunConfig)}
+  from rl_repr_trail.methods import skills, trail  # pylint: disable=g-import-not-at-top
+  fields = {run_config.FLAG_NAMES.get(f.name, f.name): f.default
+            for f in dataclasses.fields(run_config.RunConfig)}
   rates = {'embed_learning_rate': (trail.TrailConfig.learning_rate,
                                    skills.SkillConfig.learning_rate),
-           'downstream_learning_rate': (downstream.LatentBCConfig.learning_rate,
-                                        downstream.BCConfig.learning_rate)}
+           'downstream_learning_rate': (latent_bc.LatentBCConfig.learning_rate,
+                                        behavioral_cloning.BCConfig.learning_rate)}
   rows = _readme_flag_rows()
   assert len(rows) > 15, rows
-  fields['method'] = runner.RunConfig().spec.name  # --method names the method of the pair.
+  fields['method'] = run_config.RunConfig().spec.name  # --method names the method of the pair.
   for name, documented in rows:
     default = fields[name]
     first = documented.split(' (')[0].strip('`')

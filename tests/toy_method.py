@@ -2,16 +2,17 @@
 
 Its embedding is the action itself (z = a), so pretraining only fits the action decoder
 pi(a | s, z) by maximum likelihood, and latent BC then imitates z* = a* with pi_Z. It
-shows the contract (downstream.LatentEmbedding, methods.Method), not a useful method.
+shows the contract (latent_bc.LatentEmbedding, registry.Method), not a useful method.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from rl_repr_trail import downstream
-from rl_repr_trail import methods
-from rl_repr_trail import policies
-from rl_repr_trail import training
+from rl_repr_trail.core import optim
+from rl_repr_trail.core import policies
+from rl_repr_trail.core import replicas
+from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import registry
 
 
 class ActionAsLatent(tf.Module):
@@ -23,7 +24,7 @@ class ActionAsLatent(tf.Module):
     self.decoder = policies.TanhGaussianPolicy(obs_dim + self.latent_dim, low, high, hidden,
                                                name='decoder')
     self.temperature = policies.Temperature(self.latent_dim, rate, enabled=False)
-    self.optimizer = training.Adam(rate)
+    self.optimizer = optim.Adam(rate)
     self.optimizer.build(self.decoder.trainable_variables)
 
   def embed(self, observations, actions) -> tf.Tensor:
@@ -33,10 +34,10 @@ class ActionAsLatent(tf.Module):
     obs, actions = batch['observations'], batch['actions']
     with tf.GradientTape() as tape:
       distribution = self.decoder(tf.concat([obs, actions], axis=-1))
-      loss = -training.global_mean(self.decoder.log_prob(distribution, actions))
+      loss = -replicas.global_mean(self.decoder.log_prob(distribution, actions))
     variables = self.decoder.trainable_variables
     self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-    return {'loss': training.reported(loss)}
+    return {'loss': replicas.reported(loss)}
 
 
 def make_embedding(config, task, low, high) -> ActionAsLatent:
@@ -48,8 +49,8 @@ class ToyConfig:
   learning_rate = 1e-3
 
 
-METHOD = methods.Method(
+METHOD = registry.Method(
     name='action_latent', label='Action latent', family='other', embed_learner='action_latent',
-    downstream='latent_bc', make_downstream=methods.latent_bc,
-    downstream_config=downstream.LatentBCConfig,
+    downstream='latent_bc', make_downstream=registry.build_latent_bc,
+    downstream_config=latent_bc.LatentBCConfig,
     make_embedding=make_embedding, embedding_config=ToyConfig)

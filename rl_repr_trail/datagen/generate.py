@@ -21,11 +21,12 @@ from typing import Callable
 
 import numpy as np
 
-from rl_repr_trail import data
-from rl_repr_trail import envs
-from rl_repr_trail import errors
-from rl_repr_trail import experts
-from rl_repr_trail import progress
+from rl_repr_trail.core import errors
+from rl_repr_trail.core import progress
+from rl_repr_trail.data import datasets
+from rl_repr_trail.datagen import experts
+from rl_repr_trail.envs import tasks
+
 
 VERSION = 1
 KINDS = ('random', 'medium', 'expert', 'medium-expert', 'medium-replay')
@@ -40,7 +41,7 @@ KEYS = ('observations', 'actions', 'rewards', 'next_observations', 'terminals', 
         'infos/qpos', 'infos/qvel')
 
 
-def rollout(task: envs.Task, policy: BatchPolicy, num_transitions: int, seed: int,
+def rollout(task: tasks.Task, policy: BatchPolicy, num_transitions: int, seed: int,
             num_envs: int = 8, on_progress: Callable[[int], None] | None = None
             ) -> dict[str, np.ndarray]:
   """Collects `num_transitions` rows, stepping `num_envs` environments together.
@@ -48,7 +49,7 @@ def rollout(task: envs.Task, policy: BatchPolicy, num_transitions: int, seed: in
   `on_progress(rows)` is called after each step with the rows of finished episodes.
   """
   rng = np.random.default_rng(seed)
-  pool = [envs.make_env(task) for _ in range(num_envs)]
+  pool = [tasks.make_env(task) for _ in range(num_envs)]
   low, high = pool[0].action_space.low, pool[0].action_space.high
   obs = np.stack([env.reset(seed=seed * 10_007 + i)[0] for i, env in enumerate(pool)])
   episodes: list[dict[str, list]] = [{k: [] for k in KEYS} for _ in pool]
@@ -62,7 +63,7 @@ def rollout(task: envs.Task, policy: BatchPolicy, num_transitions: int, seed: in
       actions = np.asarray(policy(obs.astype(np.float32)), np.float64)
     for i, env in enumerate(pool):
       episode = episodes[i]
-      qpos, qvel = envs.physics_state(env)
+      qpos, qvel = tasks.physics_state(env)
       episode['infos/qpos'].append(qpos)
       episode['infos/qvel'].append(qvel)
       next_obs, reward, terminated, truncated, _ = env.step(actions[i])
@@ -96,7 +97,7 @@ def data_dir() -> str:
   return os.path.expanduser(os.environ.get('TRAIL_DATA_DIR', '~/.rl_repr_trail/datasets'))
 
 
-def parse_name(name: str) -> tuple[envs.Task, str, int | None]:
+def parse_name(name: str) -> tuple[tasks.Task, str, int | None]:
   """'gen:hopper-medium-5000' -> (hopper task, 'medium', 5000)."""
   match = _NAME_RE.match(name)
   if not match or match.group(2) not in KINDS:
@@ -105,10 +106,10 @@ def parse_name(name: str) -> tuple[envs.Task, str, int | None]:
   rows = int(match.group(3)) if match.group(3) else None
   if rows is not None and rows <= 0:
     raise errors.InputError(f'{name!r}: the number of rows must be positive.')
-  return envs.get_task(match.group(1)), match.group(2), rows
+  return tasks.get_task(match.group(1)), match.group(2), rows
 
 
-def dataset_path(task: envs.Task, kind: str, rows: int | None, seed: int) -> str:
+def dataset_path(task: tasks.Task, kind: str, rows: int | None, seed: int) -> str:
   """The cache file; it names the bundled policies it comes from, so that data made
   with an earlier policy is never taken for data of the current one."""
   size = 'all' if rows is None else str(rows)
@@ -122,7 +123,7 @@ def dataset_path(task: envs.Task, kind: str, rows: int | None, seed: int) -> str
                       f'{task.name}-{kind}-{size}-seed{seed}-v{VERSION}{layout}{digest}.hdf5')
 
 
-def _policy_file(task: envs.Task, level: str | None) -> str:
+def _policy_file(task: tasks.Task, level: str | None) -> str:
   if level is None:
     return 'uniform random'
   return os.path.basename(experts.bundled_policy_path(task.name, level))
@@ -139,7 +140,7 @@ def _init_worker(counter) -> None:
 def _shard(task_name: str, level: str | None, rows: int, seed: int,
            num_envs: int) -> dict[str, np.ndarray]:
   """One shard: `rows` rows of the bundled `level` policy (None: random actions)."""
-  task = envs.get_task(task_name)
+  task = tasks.get_task(task_name)
   policy = None
   if level is not None:
     mlp = experts.load_bundled(task_name, level)
@@ -157,7 +158,7 @@ def _shard(task_name: str, level: str | None, rows: int, seed: int,
   return rollout(task, policy, rows, seed, num_envs, on_progress=report)
 
 
-def collect(task: envs.Task, level: str | None, rows: int, seed: int, num_envs: int = 8,
+def collect(task: tasks.Task, level: str | None, rows: int, seed: int, num_envs: int = 8,
             processes: int | None = None, on_progress: Callable[[int], None] | None = None
             ) -> dict[str, np.ndarray]:
   """`rows` rows in SHARDS shards (fewer for small sizes) run by parallel processes.
@@ -189,13 +190,13 @@ def collect(task: envs.Task, level: str | None, rows: int, seed: int, num_envs: 
   return {k: np.concatenate([p[k] for p in parts]) for k in KEYS}
 
 
-def build(task: envs.Task, kind: str, rows: int | None, seed: int, num_envs: int = 8,
+def build(task: tasks.Task, kind: str, rows: int | None, seed: int, num_envs: int = 8,
           expert_run_dir: str | None = None, on_progress: Callable[[int], None] | None = None,
           processes: int | None = None) -> tuple[dict, dict]:
   """The arrays and metadata of a generated dataset (without writing it)."""
   rows_or_default = rows or DEFAULT_ROWS
   metadata = {'task': task.name, 'env_id': task.env_id, 'kind': kind, 'seed': seed,
-              'version': VERSION, 'generator': 'rl_repr_trail.generate',
+              'version': VERSION, 'generator': 'rl_repr_trail.datagen.generate',
               'note': 'generated with D4RL\'s protocol on gymnasium MuJoCo v4; not D4RL data'}
   if task.zero_contact_forces:
     metadata['observation_layout'] = (
@@ -226,10 +227,10 @@ def build(task: envs.Task, kind: str, rows: int | None, seed: int, num_envs: int
   return arrays, metadata
 
 
-def _replay_source(task: envs.Task, expert_run_dir: str | None) -> tuple[str, int]:
+def _replay_source(task: tasks.Task, expert_run_dir: str | None) -> tuple[str, int]:
   """The SAC run directory and the medium policy's step that medium-replay data is cut
   from, or an error naming what is missing."""
-  from rl_repr_trail import sac  # tf-agents is imported only where it is needed.
+  from rl_repr_trail.datagen import sac  # TensorFlow is imported only where it is needed.
   run_dir = expert_run_dir or sac.default_run_dir(task.name)
   step = experts.load_bundled(task.name, 'medium').metadata.get('step')
   if not os.path.exists(os.path.join(run_dir, 'replay')) or step is None:
@@ -241,7 +242,7 @@ def _replay_source(task: envs.Task, expert_run_dir: str | None) -> tuple[str, in
 
 
 def _replay_until_medium(task, rows, expert_run_dir):
-  from rl_repr_trail import sac  # pylint: disable=g-import-not-at-top
+  from rl_repr_trail.datagen import sac  # pylint: disable=g-import-not-at-top
   run_dir, step = _replay_source(task, expert_run_dir)
   replay = sac.load_replay(run_dir, step)
   if rows is not None:
@@ -271,11 +272,11 @@ def ensure(name: str, seed: int = 0, num_envs: int = 8, expert_run_dir: str | No
   tracker = progress.Progress(f'generate {name}', rows or DEFAULT_ROWS)
   arrays, metadata = build(task, kind, rows, seed, num_envs, expert_run_dir, tracker.update)
   metadata['name'] = name
-  data.write_hdf5(path, arrays, metadata)
+  datasets.write_hdf5(path, arrays, metadata)
   print(f'Wrote {len(arrays["actions"])} rows to {path}.', flush=True)
   return path
 
 
 def resolve(name_or_path: str) -> str:
   """Generated names become their file (generated on first use); others pass through."""
-  return ensure(name_or_path) if name_or_path.startswith(envs.GENERATED_PREFIX) else name_or_path
+  return ensure(name_or_path) if name_or_path.startswith(tasks.GENERATED_PREFIX) else name_or_path

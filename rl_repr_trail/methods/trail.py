@@ -15,9 +15,10 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from rl_repr_trail import networks
-from rl_repr_trail import policies
-from rl_repr_trail import training
+from rl_repr_trail.core import learner
+from rl_repr_trail.core import networks
+from rl_repr_trail.core import policies
+from rl_repr_trail.core import replicas
 
 
 @dataclasses.dataclass
@@ -26,7 +27,7 @@ class TrailConfig:
 
   embed_dim: int = 256            # d, the width of phi and psi.
   fourier_dim: int = 0            # D; 0 selects TRAIL EBM, > 0 TRAIL linear.
-  hidden: tuple[int, ...] = (256, 256)
+  hidden: tuple[int, ...] = networks.HIDDEN
   learning_rate: float = 3e-4
   shuffle_prob: float = 0.1       # Chance that a row of phi (or of psi) is replaced.
   moment_rate: float = 5e-4       # EMA rate of phi's running mean and variance.
@@ -63,7 +64,7 @@ def _synced(initial: tf.Tensor, name: str) -> tf.Variable:
                      aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
 
-class TrailLearner(tf.Module):
+class TrailLearner(learner.Learner):
   """Pretrains phi, psi and the action decoder on offline transitions.
 
   `update(batch)` takes observations, actions and next_observations [B, ...] and
@@ -72,7 +73,7 @@ class TrailLearner(tf.Module):
 
   def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
                config: TrailConfig, seed: int = 0):
-    super().__init__(name='trail')
+    super().__init__('trail', seed)
     self.config = config
     action_dim = len(action_low)
     self.phi = networks.mlp(obs_dim + action_dim, config.hidden, config.embed_dim, 'phi')
@@ -82,10 +83,7 @@ class TrailLearner(tf.Module):
                                                action_high, config.hidden, name='decoder')
     self.temperature = policies.Temperature(action_dim, config.learning_rate,
                                             config.entropy_term)
-    self.optimizer = training.Adam(config.learning_rate)
-    self.optimizer.build(self.trainable_networks_variables)
-    self.seed = seed
-    self.updates = training.sync_counter('updates')
+    self.build_optimizer(config.learning_rate)
     if config.fourier_dim:
       rng = np.random.default_rng(seed)
       self.omega = tf.Variable(rng.standard_normal((config.fourier_dim, config.embed_dim)),
@@ -96,7 +94,7 @@ class TrailLearner(tf.Module):
       self.phi_var = _synced(tf.ones([config.embed_dim]), 'phi_var')
 
   @property
-  def trainable_networks_variables(self) -> list[tf.Variable]:
+  def trained_variables(self) -> list[tf.Variable]:
     return (self.phi.trainable_variables + self.psi.trainable_variables
             + self.decoder.trainable_variables)
 
@@ -125,39 +123,34 @@ class TrailLearner(tf.Module):
     """One step on this replica's rows; negatives come from the global batch."""
     obs, actions = batch['observations'], batch['actions']
     local = tf.shape(obs)[0]
-    global_size = local * training.num_replicas()
-    own_rows = training.replica_offset(local) + tf.range(local)
+    global_size = local * replicas.num_replicas()
+    own_rows = replicas.replica_offset(local) + tf.range(local)
     phi_rows = tf.gather(self._shuffled_rows(global_size, 0), own_rows)
     psi_rows = self._shuffled_rows(global_size, 1)
     with tf.GradientTape() as tape:
       phi = self.phi(tf.concat([obs, actions], axis=-1))
       psi = self.psi(batch['next_observations'])
-      energy = energies(tf.gather(training.replica_gather(phi), phi_rows),
-                        tf.gather(training.replica_gather(psi), psi_rows))
-      contrastive = training.global_mean(contrastive_loss(energy, own_rows))
+      energy = energies(tf.gather(replicas.replica_gather(phi), phi_rows),
+                        tf.gather(replicas.replica_gather(psi), psi_rows))
+      contrastive = replicas.global_mean(contrastive_loss(energy, own_rows))
       distribution = self.decoder(tf.concat([obs, self.features(phi)], axis=-1))
-      decoder_nll = -training.global_mean(self.decoder.log_prob(distribution, actions))
-      sample_log_prob = self.decoder.sample_log_prob(distribution, policies.entropy_noise(
-          self.seed + 1, self.updates, local, self.decoder.action_dim))
-      entropy_term = tf.stop_gradient(self.temperature.alpha) * training.global_mean(
-          sample_log_prob)
+      decoder_nll = -replicas.global_mean(self.decoder.log_prob(distribution, actions))
+      sample_log_prob, entropy_term = self.entropy_terms(self.decoder, distribution, local,
+                                                         stream=1)
       loss = contrastive + decoder_nll + entropy_term
-    variables = self.trainable_networks_variables
-    self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    self.apply_gradients(tape, loss)
     alpha_loss = self.temperature.update(sample_log_prob)
     if self.config.fourier_dim:
-      phi_sum = training.replica_sum(tf.reduce_sum(tf.stop_gradient(phi), axis=0))
-      phi_sq = training.replica_sum(tf.reduce_sum(tf.square(tf.stop_gradient(phi)), axis=0))
+      phi_sum = replicas.replica_sum(tf.reduce_sum(tf.stop_gradient(phi), axis=0))
+      phi_sq = replicas.replica_sum(tf.reduce_sum(tf.square(tf.stop_gradient(phi)), axis=0))
       mean = phi_sum / tf.cast(global_size, tf.float32)
       var = phi_sq / tf.cast(global_size, tf.float32) - tf.square(mean)
       rate = self.config.moment_rate
       self.phi_mean.assign(self.phi_mean + rate * (mean - self.phi_mean))
       self.phi_var.assign(self.phi_var + rate * (var - self.phi_var))
-    self.updates.assign_add(1)
     correct = tf.equal(tf.argmax(energy, axis=1, output_type=tf.int32), own_rows)
-    return {'loss': training.reported(loss), 'contrastive_loss': training.reported(contrastive),
-            'contrastive_accuracy': training.reported(training.global_mean(
-                tf.cast(correct, tf.float32))),
-            'decoder_nll': training.reported(decoder_nll),
-            'entropy': -training.reported(training.global_mean(sample_log_prob)),
-            'alpha': self.temperature.alpha, 'alpha_loss': alpha_loss}
+    return self.finish({'loss': loss, 'contrastive_loss': contrastive,
+                        'contrastive_accuracy': replicas.global_mean(tf.cast(correct, tf.float32)),
+                        'decoder_nll': decoder_nll,
+                        'entropy': -replicas.global_mean(sample_log_prob)},
+                       alpha=self.temperature.alpha, alpha_loss=alpha_loss)

@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from rl_repr_trail import envs
+from rl_repr_trail.envs import tasks
 
 POLICY_DIR = os.path.join(os.path.dirname(__file__), 'policies')
 LEVELS = ('expert', 'medium')
@@ -95,7 +95,7 @@ def bundled_policy_path(task_name: str, level: str) -> str:
 
 def available_policies() -> list[tuple[str, str]]:
   """(task, level) pairs whose policy ships with the package."""
-  return [(t, lvl) for t in envs.TASKS for lvl in LEVELS
+  return [(t, lvl) for t in tasks.TASKS for lvl in LEVELS
           if os.path.exists(bundled_policy_path(t, lvl))]
 
 

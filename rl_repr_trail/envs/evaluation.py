@@ -8,9 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from rl_repr_trail import envs
-
-# A policy maps a batch of observations [B, obs_dim] to actions [B, action_dim].
+from rl_repr_trail.envs import tasks
 # run_episodes plays its episodes side by side, row i of each batch being episode i, so a
 # policy is called once per environment step. One with a `reset(seeds)` method (an actor
 # that samples latents or holds z) has it called before the first step with each row's
@@ -18,7 +16,7 @@ from rl_repr_trail import envs
 Policy = Callable[[np.ndarray], np.ndarray]
 
 
-def run_episodes(policy: Policy, task: envs.Task, num_episodes: int, seed: int,
+def run_episodes(policy: Policy, task: tasks.Task, num_episodes: int, seed: int,
                  zero_contact_forces: bool = False) -> np.ndarray:
   """Returns the undiscounted return of each of `num_episodes` episodes; episode i's
   environment is reset with seed + i.
@@ -29,7 +27,7 @@ def run_episodes(policy: Policy, task: envs.Task, num_episodes: int, seed: int,
   in D4RL's ant files (TRAIL.md section 7).
   """
   seeds = [seed + episode for episode in range(num_episodes)]
-  envs_ = [envs.make_env(task) for _ in seeds]
+  envs_ = [tasks.make_env(task) for _ in seeds]
   obs = np.stack([env.reset(seed=s)[0] for env, s in zip(envs_, seeds)]).astype(np.float32)
   if hasattr(policy, 'reset'):
     policy.reset(seeds)
@@ -49,9 +47,9 @@ def run_episodes(policy: Policy, task: envs.Task, num_episodes: int, seed: int,
   return returns
 
 
-def summarize(task: envs.Task, returns: np.ndarray) -> dict[str, float]:
+def summarize(task: tasks.Task, returns: np.ndarray) -> dict[str, float]:
   """Mean and std of returns and of normalized scores."""
-  scores = envs.normalized_score(task, returns)
+  scores = tasks.normalized_score(task, returns)
   return {'return_mean': float(np.mean(returns)), 'return_std': float(np.std(returns)),
           'normalized_score_mean': float(np.mean(scores)),
           'normalized_score_std': float(np.std(scores))}

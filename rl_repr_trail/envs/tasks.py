@@ -25,7 +25,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from rl_repr_trail import errors
+from rl_repr_trail.core import errors
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The actor is `policies.TanhGaussianPolicy`, the two critics and their targets are
 `networks.mlp`, the temperature is learned (target entropy -|A|), every optimizer is
-the fused `training.Adam`, and blocks of updates run in one compiled call.
+the fused `optim.Adam`, and blocks of updates run in one compiled call.
 
 The run directory holds everything a resume needs:
   ckpt/        networks, target critics, temperature, optimizer slots, step and the
@@ -29,18 +29,19 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
-from rl_repr_trail import envs
-from rl_repr_trail import errors
-from rl_repr_trail import evaluation
-from rl_repr_trail import experts
-from rl_repr_trail import networks
-from rl_repr_trail import policies
-from rl_repr_trail import progress
-from rl_repr_trail import training
+from rl_repr_trail.core import errors
+from rl_repr_trail.core import networks
+from rl_repr_trail.core import optim
+from rl_repr_trail.core import policies
+from rl_repr_trail.core import progress
+from rl_repr_trail.datagen import experts
+from rl_repr_trail.envs import evaluation
+from rl_repr_trail.envs import tasks
 
-# Resume states committed to the repository, one folder per task (`export_resume_state`).
-RESUME_STATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                'launch', 'expert_state')
+
+# The repository's launch/expert_state (this file is rl_repr_trail/datagen/sac.py).
+_REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RESUME_STATE_DIR = os.path.join(_REPOSITORY, 'launch', 'expert_state')
 
 
 def default_run_dir(task_name: str) -> str:
@@ -88,9 +89,9 @@ class SacLearner(tf.Module):
         t.assign(v)
     self.log_alpha = tf.Variable(0.0, name='log_alpha')
     self.target_entropy = -float(self.action_dim)
-    self.actor_optimizer = training.Adam(config.learning_rate)
-    self.critic_optimizer = training.Adam(config.learning_rate)
-    self.alpha_optimizer = training.Adam(config.learning_rate)
+    self.actor_optimizer = optim.Adam(config.learning_rate)
+    self.critic_optimizer = optim.Adam(config.learning_rate)
+    self.alpha_optimizer = optim.Adam(config.learning_rate)
     self.actor_optimizer.build(self.actor.trainable_variables)
     self.critic_optimizer.build(self._critic_variables)
     self.alpha_optimizer.build([self.log_alpha])
@@ -173,7 +174,7 @@ class _Replay:
   KEYS = ('observations', 'actions', 'rewards', 'next_observations', 'terminals', 'timeouts',
           'steps')
 
-  def __init__(self, task: envs.Task, capacity: int):
+  def __init__(self, task: tasks.Task, capacity: int):
     self.size = 0
     self.data = {
         'observations': np.zeros((capacity, task.obs_dim), np.float32),
@@ -218,7 +219,7 @@ def load_replay(run_dir: str, upto_step: int) -> dict[str, np.ndarray]:
   medium-replay datasets)."""
   with open(os.path.join(run_dir, 'config.json')) as f:
     saved = json.load(f)
-  task = envs.get_task(saved['task'])
+  task = tasks.get_task(saved['task'])
   chunks = sorted(glob.glob(os.path.join(run_dir, 'replay', 'chunk_*.npz')))
   rows = 0
   for path in chunks:
@@ -238,8 +239,8 @@ def _policy_action(policy: experts.MlpPolicy, obs: np.ndarray, rng: np.random.Ge
 class _Collector:
   """Steps the environment with a policy and writes each transition to the replay."""
 
-  def __init__(self, task: envs.Task, seed: int, writer):
-    self.env = envs.make_env(task)
+  def __init__(self, task: tasks.Task, seed: int, writer):
+    self.env = tasks.make_env(task)
     self.obs, _ = self.env.reset(seed=seed)
     self.episode_return = 0.0
     self.writer = writer
@@ -262,7 +263,7 @@ def _rng_path(ckpt_dir: str, step: int) -> str:
   return os.path.join(ckpt_dir, f'rng-{step}.json')
 
 
-def _start_from_resume_state(task: envs.Task, run_dir: str) -> None:
+def _start_from_resume_state(task: tasks.Task, run_dir: str) -> None:
   """Copies the committed resume state of `task` into an empty run directory."""
   source = os.path.join(RESUME_STATE_DIR, task.name)
   if os.path.exists(os.path.join(run_dir, 'ckpt')) or not os.path.isdir(source):
@@ -271,7 +272,7 @@ def _start_from_resume_state(task: envs.Task, run_dir: str) -> None:
   shutil.copytree(source, run_dir, dirs_exist_ok=True)
 
 
-def train(task: envs.Task, run_dir: str, config: SacConfig, resume_state: bool = True) -> None:
+def train(task: tasks.Task, run_dir: str, config: SacConfig, resume_state: bool = True) -> None:
   """Trains (or resumes) SAC on `task`, evaluating and snapshotting every eval_every steps.
 
   With `resume_state`, an empty run directory starts from the task's committed resume
@@ -286,7 +287,7 @@ def train(task: envs.Task, run_dir: str, config: SacConfig, resume_state: bool =
     _start_from_resume_state(task, run_dir)
   with open(os.path.join(run_dir, 'config.json'), 'w') as f:
     json.dump({'task': task.name, **dataclasses.asdict(config)}, f, indent=1)
-  env = envs.make_env(task)
+  env = tasks.make_env(task)
   low, high = env.action_space.low, env.action_space.high
   env.close()
   learner = SacLearner(task.obs_dim, low, high, config)

@@ -24,10 +24,13 @@ import tensorflow as tf
 import tf_keras
 import tensorflow_probability as tfp
 
-from rl_repr_trail import downstream
-from rl_repr_trail import networks
-from rl_repr_trail import policies
-from rl_repr_trail import training
+from rl_repr_trail.core import acting
+from rl_repr_trail.core import learner
+from rl_repr_trail.core import networks
+from rl_repr_trail.core import policies
+from rl_repr_trail.core import replicas
+from rl_repr_trail.methods import latent_bc
+
 
 tfd = tfp.distributions
 VARIANTS = ('opal', 'spirl', 'skild')
@@ -38,7 +41,7 @@ class SkillConfig:
   variant: str = 'opal'
   window: int = 10                 # t, steps per skill.
   latent_dim: int = 8              # Width of z.
-  hidden: tuple[int, ...] = (256, 256)
+  hidden: tuple[int, ...] = networks.HIDDEN
   encoder_units: int = 256         # Units of each direction of the encoder's LSTM.
   kl_weight: float = 0.1
   learning_rate: float = 1e-4
@@ -70,16 +73,15 @@ def _repeat_over_window(z: tf.Tensor, window: int) -> tf.Tensor:
   return tf.repeat(z[:, None, :], window, axis=1)
 
 
-class SkillLearner(tf.Module):
+class SkillLearner(learner.Learner):
   """Pretrains the skill model on offline windows; `update(batch)` as TrailLearner's."""
 
   def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
                config: SkillConfig, seed: int = 0):
-    super().__init__(name=config.variant)
     if config.variant not in VARIANTS:
       raise ValueError(f'skill variant {config.variant!r}: expected one of {VARIANTS}')
+    super().__init__(config.variant, seed)
     self.config = config
-    self.seed = seed
     self.window, self.latent_dim = config.window, config.latent_dim
     action_dim = len(action_low)
     encoder_dim = action_dim if config.variant == 'spirl' else obs_dim + action_dim
@@ -89,12 +91,10 @@ class SkillLearner(tf.Module):
                                                name='prior')
     self.decoder = policies.TanhGaussianPolicy(obs_dim + config.latent_dim, action_low,
                                                action_high, config.hidden, name='decoder')
-    self.optimizer = training.Adam(config.learning_rate)
-    self.optimizer.build(self._variables)
-    self.updates = training.sync_counter('updates')
+    self.build_optimizer(config.learning_rate)
 
   @property
-  def _variables(self) -> list[tf.Variable]:
+  def trained_variables(self) -> list[tf.Variable]:
     return (self.encoder.trainable_variables + self.prior.trainable_variables
             + self.decoder.trainable_variables)
 
@@ -121,20 +121,16 @@ class SkillLearner(tf.Module):
   def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     obs, actions = batch['observations'], batch['actions']
     key = tf.stack([tf.constant(self.seed, tf.int64), self.updates])
-    noise = training.replica_normal(tf.shape(obs)[0], self.latent_dim, key)
+    noise = replicas.replica_normal(tf.shape(obs)[0], self.latent_dim, key)
     with tf.GradientTape() as tape:
       reconstruction, kl = self.losses(obs, actions, noise)
-      reconstruction, kl = training.global_mean(reconstruction), training.global_mean(kl)
+      reconstruction, kl = replicas.global_mean(reconstruction), replicas.global_mean(kl)
       loss = reconstruction + self.config.kl_weight * kl
-    variables = self._variables
-    self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-    self.updates.assign_add(1)
-    return {'loss': training.reported(loss),
-            'reconstruction': training.reported(reconstruction),
-            'kl': training.reported(kl)}
+    self.apply_gradients(tape, loss)
+    return self.finish({'loss': loss, 'reconstruction': reconstruction, 'kl': kl})
 
 
-class SkillLatentBC(tf.Module):
+class SkillLatentBC(latent_bc.LatentPolicyLearner):
   """Imitates skills z* ~ q(z | expert window) with a latent policy pi_Z(z | s_0).
 
   The encoder is frozen, so q's mean and std are computed once (`targets`) and given in
@@ -144,29 +140,16 @@ class SkillLatentBC(tf.Module):
   """
 
   def __init__(self, skills: SkillLearner, obs_dim: int, action_dim: int,
-               config: downstream.LatentBCConfig, seed: int = 0):
-    super().__init__(name='skill_latent_bc')
+               config: latent_bc.LatentBCConfig, seed: int = 0):
+    super().__init__('skill_latent_bc', seed, config, skills.decoder, obs_dim,
+                     skills.latent_dim)
     self.skills = skills
-    self.config = config
-    self.seed, self.action_dim = seed, action_dim
     self.window = skills.window
-    self.decoder = skills.decoder
-    self.latent_policy = policies.GaussianLatentPolicy(obs_dim, skills.latent_dim,
-                                                       config.hidden)
     self.prior_term = skills.config.variant == 'skild'
     # SkiLD's prior term defines the method: --noentropy_term leaves it on.
     self.temperature = policies.Temperature(action_dim, config.learning_rate,
                                             self.prior_term or config.entropy_term)
-    self.optimizer = training.Adam(config.learning_rate)
-    self.optimizer.build(self._variables)
-    self.updates = training.sync_counter('updates')
-
-  @property
-  def _variables(self) -> list[tf.Variable]:
-    variables = list(self.latent_policy.trainable_variables)
-    if self.config.finetune_decoder:
-      variables += self.decoder.trainable_variables
-    return variables
+    self.build_optimizer(config.learning_rate)
 
   def targets(self, observations: np.ndarray, actions: np.ndarray,
               batch_size: int = 1024) -> dict[str, np.ndarray]:
@@ -185,38 +168,32 @@ class SkillLatentBC(tf.Module):
     obs, actions = batch['observations'], batch['actions']
     rows = tf.shape(obs)[0]
     key = tf.stack([tf.constant(self.seed, tf.int64), self.updates * 2])
-    latents = batch['latent_mean'] + batch['latent_std'] * training.replica_normal(
+    latents = batch['latent_mean'] + batch['latent_std'] * replicas.replica_normal(
         rows, self.skills.latent_dim, key)
     alpha = tf.stop_gradient(self.temperature.alpha)
     with tf.GradientTape() as tape:
       choice = self.latent_policy(obs[:, 0])
-      latent_nll = -training.global_mean(choice.log_prob(latents))
-      action_nll = -training.global_mean(tf.reduce_sum(
+      latent_nll = -replicas.global_mean(choice.log_prob(latents))
+      action_nll = -replicas.global_mean(tf.reduce_sum(
           self.skills.decoder_log_probs(obs, actions, latents), axis=1))
       if self.prior_term:
         # The prior is not among the variables: it stays as pretrained.
         prior_kl = tfd.kl_divergence(choice, self.skills.prior(obs[:, 0]))
-        regularizer = alpha * training.global_mean(prior_kl)
-        metrics = {'prior_kl': training.global_mean(prior_kl)}
+        regularizer = alpha * replicas.global_mean(prior_kl)
+        metrics = {'prior_kl': replicas.global_mean(prior_kl)}
       else:
         first = self.decoder(tf.concat([obs[:, 0], latents], axis=-1))
-        sample_log_prob = self.decoder.sample_log_prob(first, policies.entropy_noise(
-            self.seed, self.updates, rows, self.action_dim))
-        regularizer = alpha * training.global_mean(sample_log_prob)
-        metrics = {'entropy': -training.global_mean(sample_log_prob)}
+        sample_log_prob, regularizer = self.entropy_terms(self.decoder, first, rows)
+        metrics = {'entropy': -replicas.global_mean(sample_log_prob)}
       loss = latent_nll + action_nll + regularizer
-    variables = self._variables
-    self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    self.apply_gradients(tape, loss)
     if self.prior_term:  # The original's: alpha * stop_gradient(alpha KL - target).
       alpha_loss = self.temperature.update_on(
           alpha * prior_kl - self.temperature.target_entropy)
     else:
       alpha_loss = self.temperature.update(sample_log_prob)
-    self.updates.assign_add(1)
-    return {'loss': training.reported(loss), 'latent_nll': training.reported(latent_nll),
-            'action_nll': training.reported(action_nll),
-            **{k: training.reported(v) for k, v in metrics.items()},
-            'alpha': self.temperature.alpha, 'alpha_loss': alpha_loss}
+    return self.finish({'loss': loss, 'latent_nll': latent_nll, 'action_nll': action_nll,
+                        **metrics}, alpha=self.temperature.alpha, alpha_loss=alpha_loss)
 
   def actor(self, obs_dim: int) -> 'ResamplingActor':
     """The evaluation policy: z from pi_Z(s) every t steps (sampled, or its mean with
@@ -225,13 +202,13 @@ class SkillLatentBC(tf.Module):
     spec = tf.TensorSpec([None, obs_dim], tf.float32)
     z_spec = tf.TensorSpec([None, latent_dim], tf.float32)
     choose = tf.function(
-        lambda obs, noise: downstream.sampled_latent(self.latent_policy(obs), noise),
+        lambda obs, noise: acting.sampled_latent(self.latent_policy(obs), noise),
         input_signature=[spec, z_spec])
     decode = tf.function(lambda obs, z: self.decoder.mode(tf.concat([obs, z], axis=-1)),
                          input_signature=[spec, z_spec])
     return ResamplingActor(lambda obs, noise: choose(obs, noise).numpy(),
                            lambda obs, z: decode(obs, z).numpy(), self.window,
-                           downstream.LatentNoise(latent_dim, self.config.latent_action))
+                           acting.LatentNoise(latent_dim, self.config.latent_action))
 
 
 class ResamplingActor:
@@ -240,7 +217,7 @@ class ResamplingActor:
 
   def __init__(self, choose_latent: Callable[[np.ndarray, np.ndarray], np.ndarray],
                decode: Callable[[np.ndarray, np.ndarray], np.ndarray], window: int,
-               noise: downstream.LatentNoise):
+               noise: acting.LatentNoise):
     self._choose, self._decode, self.window = choose_latent, decode, window
     self.noise = noise
     self.reset([0])

@@ -1,6 +1,6 @@
 """The method registry: the one place that names the methods.
 
-Each Method says how its run is built from a run's settings (a runner.RunConfig): the
+Each Method says how its run is built from a run's settings (a run_config.RunConfig): the
 embedding learner it pretrains on the offline data (none for BC) and the downstream
 learner that imitates the expert data. The runner, the binaries, the sweep, summarize,
 claims and the default task read every method name, label and list from here.
@@ -17,15 +17,18 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 import numpy as np
 import tensorflow as tf
 
-from rl_repr_trail import data
-from rl_repr_trail import downstream
-from rl_repr_trail import envs
-from rl_repr_trail import skills
-from rl_repr_trail import trail
-from rl_repr_trail import training
+from rl_repr_trail.core import training
+from rl_repr_trail.data import batches
+from rl_repr_trail.data import datasets
+from rl_repr_trail.envs import tasks
+from rl_repr_trail.methods import behavioral_cloning
+from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import skills
+from rl_repr_trail.methods import trail
+
 
 if TYPE_CHECKING:
-  from rl_repr_trail.runner import RunConfig  # pylint: disable=g-bad-import-order
+  from rl_repr_trail.experiment.run_config import RunConfig  # pylint: disable=g-bad-import-order
 
 
 class Learner(Protocol):
@@ -44,12 +47,12 @@ class DownstreamLearner(Learner, Protocol):
 
 
 # make_embedding(config, task, low, high) -> a pretraining Learner that its downstream
-# learner reads (downstream.LatentEmbedding for latent BC; skills.SkillLearner).
-MakeEmbedding = Callable[['RunConfig', envs.Task, np.ndarray, np.ndarray], Learner]
+# learner reads (latent_bc.LatentEmbedding for latent BC; skills.SkillLearner).
+MakeEmbedding = Callable[['RunConfig', tasks.Task, np.ndarray, np.ndarray], Learner]
 # make_downstream(config, task, low, high, embedding or None, expert data)
-#   -> (a DownstreamLearner, its training.Sampler of the expert data).
-MakeDownstream = Callable[['RunConfig', envs.Task, np.ndarray, np.ndarray, Any, data.Dataset],
-                          tuple[DownstreamLearner, training.Sampler]]
+#   -> (a DownstreamLearner, its batches.Sampler of the expert data).
+MakeDownstream = Callable[['RunConfig', tasks.Task, np.ndarray, np.ndarray, Any, datasets.Dataset],
+                          tuple[DownstreamLearner, batches.Sampler]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,22 +151,22 @@ def _skill_embedding(variant: str) -> MakeEmbedding:
   return make
 
 
-def _latent_bc_config(config) -> downstream.LatentBCConfig:
-  return downstream.LatentBCConfig(
-      learning_rate=_rate(config.downstream_learning_rate, downstream.LatentBCConfig),
+def _latent_bc_config(config) -> latent_bc.LatentBCConfig:
+  return latent_bc.LatentBCConfig(
+      learning_rate=_rate(config.downstream_learning_rate, latent_bc.LatentBCConfig),
       hidden=config.hidden, finetune_decoder=config.finetune_decoder,
       entropy_term=config.entropy_term, latent_action=config.latent_action)
 
 
-def latent_bc(config, task, low, high, embedding, expert):
+def build_latent_bc(config, task, low, high, embedding, expert):
   """Latent BC on the frozen embedding, its sampler holding each expert transition's
   latent targets."""
   del low, high  # The decoder it fine-tunes knows the action bounds.
-  learner = downstream.LatentBC(embedding, task.obs_dim, task.action_dim,
-                                _latent_bc_config(config), seed=config.seed)
+  learner = latent_bc.LatentBC(embedding, task.obs_dim, task.action_dim,
+                               _latent_bc_config(config), seed=config.seed)
   rows = expert.transition_rows()
   targets = learner.targets(expert.observations[rows], expert.actions[rows])
-  return learner, training.Sampler(expert, config.seed + 1, targets)
+  return learner, batches.Sampler(expert, config.seed + 1, targets)
 
 
 def _skill_latent_bc(config, task, low, high, embedding, expert):
@@ -173,25 +176,25 @@ def _skill_latent_bc(config, task, low, high, embedding, expert):
                                  _latent_bc_config(config), seed=config.seed)
   rows = expert.window_starts(config.window)[:, None] + np.arange(config.window)
   targets = learner.targets(expert.observations[rows], expert.actions[rows])
-  return learner, training.Sampler(expert, config.seed + 1, targets, window=config.window)
+  return learner, batches.Sampler(expert, config.seed + 1, targets, window=config.window)
 
 
 def _bc(config, task, low, high, embedding, expert):
   del embedding
-  learner = downstream.BC(task.obs_dim, low, high, downstream.BCConfig(
-      learning_rate=_rate(config.downstream_learning_rate, downstream.BCConfig),
+  learner = behavioral_cloning.BC(task.obs_dim, low, high, behavioral_cloning.BCConfig(
+      learning_rate=_rate(config.downstream_learning_rate, behavioral_cloning.BCConfig),
       hidden=config.hidden, entropy_term=config.entropy_term), seed=config.seed)
-  return learner, training.Sampler(expert, config.seed + 1)
+  return learner, batches.Sampler(expert, config.seed + 1)
 
 
 # The paper's column order: the BC baseline, temporal skills, then TRAIL.
-register(Method('bc', 'BC', 'baseline', 'none', 'bc', _bc, downstream.BCConfig))
+register(Method('bc', 'BC', 'baseline', 'none', 'bc', _bc, behavioral_cloning.BCConfig))
 for _variant, _label in (('opal', 'OPAL'), ('spirl', 'SPiRL'), ('skild', 'SkiLD')):
   register(Method(_variant, _label, 'skill', _variant, 'latent_bc', _skill_latent_bc,
-                  downstream.LatentBCConfig, _skill_embedding(_variant), skills.SkillConfig,
+                  latent_bc.LatentBCConfig, _skill_embedding(_variant), skills.SkillConfig,
                   windowed=True, positive=('window', 'skill_dim')))
-register(Method('trail_ebm', 'TRAIL EBM', 'trail', 'trail_ebm', 'latent_bc', latent_bc,
-                downstream.LatentBCConfig, _trail_embedding(False), trail.TrailConfig))
-register(Method('trail_linear', 'TRAIL linear', 'trail', 'trail_linear', 'latent_bc', latent_bc,
-                downstream.LatentBCConfig, _trail_embedding(True), trail.TrailConfig,
-                positive=('fourier_dim',)))
+register(Method('trail_ebm', 'TRAIL EBM', 'trail', 'trail_ebm', 'latent_bc', build_latent_bc,
+                latent_bc.LatentBCConfig, _trail_embedding(False), trail.TrailConfig))
+register(Method('trail_linear', 'TRAIL linear', 'trail', 'trail_linear', 'latent_bc',
+                build_latent_bc, latent_bc.LatentBCConfig, _trail_embedding(True),
+                trail.TrailConfig, positive=('fourier_dim',)))

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 
-from rl_repr_trail import errors
-from rl_repr_trail import methods
-from rl_repr_trail import runner
+from rl_repr_trail.core import errors
+from rl_repr_trail.experiment import run_config
+from rl_repr_trail.methods import registry
+
 
 TASK = 'ant'
 OFFLINE_KIND = 'medium'
@@ -41,7 +42,7 @@ def scale() -> float:
 
 
 def configs(save_root: str | None = None, overrides: dict | None = None
-            ) -> list[runner.RunConfig]:
+            ) -> list[run_config.RunConfig]:
   """TRAIL EBM and BC on the same data, scaled by $TRAIL_DEFAULT_SCALE, then with
   `overrides` (RunConfig fields, e.g. from command-line flags) applied to both."""
   k = scale()
@@ -57,11 +58,12 @@ def configs(save_root: str | None = None, overrides: dict | None = None
   common.update(overrides or {})
   out = []
   for name in METHODS:
-    method = methods.get(name)
+    method = registry.get(name)
     # Flags given (in `common`) win over the default task's pretraining steps.
     settings = {'pretrain_steps': steps(PRETRAIN_STEPS), **common} if method.pretrains else common
-    out.append(runner.RunConfig(embed_learner=method.embed_learner, downstream=method.downstream,
-                                save_dir=os.path.join(save_root, name), **settings))
+    out.append(run_config.RunConfig(
+        embed_learner=method.embed_learner, downstream=method.downstream,
+        save_dir=os.path.join(save_root, name), **settings))
   return out
 
 

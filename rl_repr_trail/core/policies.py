@@ -9,8 +9,10 @@ import tensorflow as tf
 import tf_keras
 import tensorflow_probability as tfp
 
-from rl_repr_trail import networks
-from rl_repr_trail import training
+from rl_repr_trail.core import networks
+from rl_repr_trail.core import optim
+from rl_repr_trail.core import replicas
+
 
 tfd = tfp.distributions
 tfb = tfp.bijectors
@@ -134,7 +136,7 @@ class Temperature(tf.Module):
     self.enabled = enabled
     self.log_alpha = log_alpha if log_alpha is not None else tf.Variable(0.0, name='log_alpha')
     self.target_entropy = -float(action_dim)
-    self.optimizer = training.Adam(learning_rate)
+    self.optimizer = optim.Adam(learning_rate)
     self.optimizer.build([self.log_alpha])
 
   @property
@@ -151,12 +153,12 @@ class Temperature(tf.Module):
       return tf.constant(0.0)
     excess = tf.stop_gradient(excess)
     with tf.GradientTape() as tape:
-      loss = tf.exp(self.log_alpha) * training.global_mean(excess)
+      loss = tf.exp(self.log_alpha) * replicas.global_mean(excess)
     self.optimizer.apply_gradients(zip(tape.gradient(loss, [self.log_alpha]), [self.log_alpha]))
-    return training.reported(loss)
+    return replicas.reported(loss)
 
 
 def entropy_noise(seed: int, counter: tf.Variable, rows: tf.Tensor, action_dim: int) -> tf.Tensor:
   """Noise for entropy_sample_log_prob, keyed on (seed, counter) and shared by replicas."""
   key = tf.stack([tf.constant(seed, tf.int64), counter * 2 + 1])
-  return training.replica_normal(rows, action_dim, key)
+  return replicas.replica_normal(rows, action_dim, key)

@@ -8,189 +8,81 @@ last checkpoint (weights, optimizer state, random state and step).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
 import os
-import socket
 import time
 from typing import Callable
 
 import numpy as np
 import tensorflow as tf
 
-from rl_repr_trail import data
-from rl_repr_trail import downstream
-from rl_repr_trail import envs
-from rl_repr_trail import errors
-from rl_repr_trail import evaluation
-from rl_repr_trail import generate
-from rl_repr_trail import methods
-from rl_repr_trail import minari_data
-from rl_repr_trail import progress
-from rl_repr_trail import training
-
-# Runs made before the defaults became the original code's (swish, its initialisers and
-# clips, shared temperature, sampled acting, ...) have no 'defaults' key in config.json.
-DEFAULTS_VERSION = 2
-
-# RunConfig fields whose train_eval flag has another name; every other field is its flag.
-FLAG_NAMES = {'task': 'env'}
-
-
-class ConfigError(errors.InputError):
-  """A setting that cannot work, with the flag it came from."""
-
-
-def _schedule(default):
-  """A field outside the run directory's identity: how long, how often, where and on
-  what a run trains may change when it is resumed (e.g. more steps, a lower rate after a
-  divergence); every other field defines what the directory holds."""
-  return dataclasses.field(default=default, metadata={'identity': False})
-
-
-@dataclasses.dataclass
-class RunConfig:
-  """Every setting of a run; defaults follow the paper (TRAIL.md sections 2 to 6)."""
-
-  offline_data: str | None = None
-  expert_data: str | None = None
-  task: str | None = None
-  embed_learner: str = 'trail_ebm'
-  downstream: str = 'latent_bc'
-  expert_size: int = 10_000
-  embed_dim: int = 256
-  fourier_dim: int = 256
-  window: int = 10                  # t of the skill learners (OPAL, SPiRL, SkiLD).
-  skill_dim: int = 8                # Width of the skill learners' z.
-  hidden: tuple[int, ...] = (256, 256)
-  pretrain_steps: int = _schedule(200_000)
-  downstream_steps: int = _schedule(1_000_000)
-  batch_size: int = 256
-  # None: the learner's config default (TrailConfig, SkillConfig; LatentBCConfig, BCConfig).
-  embed_learning_rate: float | None = _schedule(None)
-  downstream_learning_rate: float | None = _schedule(None)
-  finetune_decoder: bool = True
-  # The learned-temperature entropy term on the tanh-Gaussian policies (TRAIL's decoder in
-  # both phases, BC's policy, the OPAL and SPiRL decoders downstream), as in the paper and
-  # the original code; False is the ablation (docs/results.md, "Entropy term").
-  entropy_term: bool = True
-  # How latent BC acts: z sampled from pi_Z(s) (the original code) or its mean (the paper).
-  latent_action: str = 'sample'
-  eval_interval: int = _schedule(10_000)
-  eval_episodes: int = _schedule(10)
-  log_interval: int = _schedule(1_000)
-  checkpoint_interval: int = _schedule(10_000)
-  seed: int = 0
-  save_dir: str | None = _schedule(None)
-  # none, mirrored (local devices), multi_worker (TF_CONFIG).
-  distribution: str = _schedule('none')
-
-  @property
-  def spec(self) -> methods.Method:
-    """The registry's method of --embed_learner and --downstream (validate() checks it)."""
-    return methods.from_flags(self.embed_learner, self.downstream)
-
-  @property
-  def label(self) -> str:
-    return self.spec.label
-
-  def identity(self) -> dict:
-    """The fields that define what a run directory holds; a rerun must agree on them."""
-    return {k: v for k, v in dataclasses.asdict(self).items() if k in _IDENTITY}
-
-
-_IDENTITY = tuple(f.name for f in dataclasses.fields(RunConfig)
-                  if f.metadata.get('identity', True))
+from rl_repr_trail.core import devices
+from rl_repr_trail.core import errors
+from rl_repr_trail.core import optim
+from rl_repr_trail.core import progress
+from rl_repr_trail.core import training
+from rl_repr_trail.data import batches
+from rl_repr_trail.data import datasets
+from rl_repr_trail.data import minari_datasets
+from rl_repr_trail.datagen import generate
+from rl_repr_trail.envs import evaluation
+from rl_repr_trail.envs import tasks
+from rl_repr_trail.experiment import run_config
+from rl_repr_trail.experiment import run_directory
 
 
 @dataclasses.dataclass
 class _Inputs:
-  task: envs.Task
-  offline: data.Dataset | None
-  expert: data.Dataset
+  task: tasks.Task
+  offline: datasets.Dataset | None
+  expert: datasets.Dataset
   zero_contact_forces: bool
 
 
-def validate(config: RunConfig) -> None:
-  """Checks the settings on their own, before any data is read or file written."""
-  if config.embed_learner not in methods.embed_learners():
-    raise ConfigError(f'--embed_learner={config.embed_learner}: expected one of '
-                      f'{methods.embed_learners()}.')
-  if config.downstream not in methods.downstreams():
-    raise ConfigError(f'--downstream={config.downstream}: expected one of '
-                      f'{methods.downstreams()}.')
-  method = config.spec
-  if method is None:
-    pairs = ', '.join(f'{m.embed_learner} with {m.downstream}' for m in methods.METHODS.values())
-    raise ConfigError(
-        f'--embed_learner={config.embed_learner} with --downstream={config.downstream} is not a '
-        f'method; the methods are {pairs}.')
-  positive = ['expert_size', 'embed_dim', 'downstream_steps', 'batch_size', 'eval_interval',
-              'eval_episodes', 'log_interval', 'checkpoint_interval', *method.positive]
-  if method.pretrains:
-    positive.append('pretrain_steps')
-  for name in positive:
-    if getattr(config, name) <= 0:
-      raise ConfigError(f'--{name} must be positive, got {getattr(config, name)}.')
-  for name in ('embed_learning_rate', 'downstream_learning_rate'):
-    rate = getattr(config, name)
-    if rate is not None and not (isinstance(rate, (int, float)) and math.isfinite(rate)
-                                 and rate > 0):
-      raise ConfigError(f'--{name}={rate}: expected a finite positive rate.')
-  if config.latent_action not in downstream.LATENT_ACTIONS:
-    raise ConfigError(f'--latent_action={config.latent_action}: expected one of '
-                      f'{downstream.LATENT_ACTIONS}.')
-  if config.distribution not in training.DISTRIBUTIONS:
-    raise ConfigError(f'--distribution={config.distribution}: expected one of '
-                      f'{training.DISTRIBUTIONS}.')
-  if config.expert_data is None:
-    raise ConfigError('--expert_data is required: a D4RL name, a generated name or an HDF5 path.')
-  if method.pretrains and config.offline_data is None:
-    raise ConfigError(f'--offline_data is required with --embed_learner={config.embed_learner}.')
-
-
-def _resolve_task(config: RunConfig) -> envs.Task:
+def _resolve_task(config: run_config.RunConfig) -> tasks.Task:
   minari_names = [n for n in (config.expert_data, config.offline_data)
-                  if minari_data.is_minari(n)]
+                  if minari_datasets.is_minari(n)]
   if minari_names:
-    tasks = {name: minari_data.task(name) for name in minari_names}
-    if len({t.env_id for t in tasks.values()}) > 1:
-      raise ConfigError(f'The Minari datasets are of different environments: '
-                        f'{ {n: t.env_id for n, t in tasks.items()} }.')
+    found = {name: minari_datasets.task(name) for name in minari_names}
+    if len({t.env_id for t in found.values()}) > 1:
+      raise run_config.ConfigError(f'The Minari datasets are of different environments: '
+                                   f'{ {n: t.env_id for n, t in found.items()} }.')
     if config.task:
-      raise ConfigError(f'--env={config.task}: a Minari dataset names its own environment '
-                        f'({next(iter(tasks.values())).env_id}); leave --env out.')
-    return next(iter(tasks.values()))
+      raise run_config.ConfigError(
+          f'--env={config.task}: a Minari dataset names its own environment '
+          f'({next(iter(found.values())).env_id}); leave --env out.')
+    return next(iter(found.values()))
   if config.task:
-    return envs.get_task(config.task)
+    return tasks.get_task(config.task)
   for name in (config.expert_data, config.offline_data):
-    if name and not data.is_path(name):
-      return envs.task_for_dataset(name)
-  task = data.read_metadata(data.resolve_path(config.expert_data)).get('task')
+    if name and not datasets.is_path(name):
+      return tasks.task_for_dataset(name)
+  task = datasets.read_metadata(datasets.resolve_path(config.expert_data)).get('task')
   if task is None:
-    raise ConfigError(f'Cannot tell the task of {config.expert_data} (no metadata/task in the '
-                      f'file): pass --env, one of {sorted(envs.TASKS)}.')
-  return envs.get_task(str(task))
+    raise run_config.ConfigError(
+        f'Cannot tell the task of {config.expert_data} (no metadata/task in the file): pass '
+        f'--env, one of {sorted(tasks.TASKS)}.')
+  return tasks.get_task(str(task))
 
 
-def _check_dims(dataset: data.Dataset, task: envs.Task, flag: str) -> None:
+def _check_dims(dataset: datasets.Dataset, task: tasks.Task, flag: str) -> None:
   if (dataset.obs_dim, dataset.action_dim) != (task.obs_dim, task.action_dim):
-    raise data.DataError(
+    raise datasets.DataError(
         f'--{flag} {dataset.source}: observations have {dataset.obs_dim} dims and actions '
         f'{dataset.action_dim}; the {task.name} environment ({task.env_id}) has '
         f'{task.obs_dim} and {task.action_dim}.')
 
 
-def _load(name: str) -> data.Dataset:
+def _load(name: str) -> datasets.Dataset:
   """A Minari dataset, a generated one (made on first use), a D4RL name or a file."""
-  if minari_data.is_minari(name):
-    return minari_data.load(name)
-  return data.load(generate.resolve(name))
+  if minari_datasets.is_minari(name):
+    return minari_datasets.load(name)
+  return datasets.load(generate.resolve(name))
 
 
-def load_inputs(config: RunConfig) -> _Inputs:
+def load_inputs(config: run_config.RunConfig) -> _Inputs:
   """Reads and checks the data against the task's environment."""
   task = _resolve_task(config)
   offline = None
@@ -209,7 +101,7 @@ def load_inputs(config: RunConfig) -> _Inputs:
     # Pretraining takes its negatives from the batch: fewer rows than a batch cannot make
     # one. A few demonstrations are what imitation is for: batches then repeat rows.
     if items < config.batch_size and (flag == 'offline_data' or items == 0):
-      raise data.DataError(
+      raise datasets.DataError(
           f'--{flag} {dataset.source}: {items} {what}, fewer than one batch '
           f'(--batch_size={config.batch_size}); a smaller set is too small to train on.')
     if items < config.batch_size:
@@ -220,102 +112,10 @@ def load_inputs(config: RunConfig) -> _Inputs:
   return _Inputs(task, offline, expert, zero)
 
 
-def default_save_dir(config: RunConfig, task: envs.Task) -> str:
-  return os.path.join('runs', task.name, config.spec.name, f'seed{config.seed}')
-
-
-def settings_diff(save_dir: str, config: RunConfig) -> dict:
-  """{field: (saved, asked)} of the identity fields on which the run saved in `save_dir`
-  (if any) differs from `config`."""
-  path = os.path.join(save_dir, 'config.json')
-  if not os.path.exists(path):
-    return {}
-  with open(path) as f:
-    saved = json.load(f)
-  if saved.get('defaults', 1) != DEFAULTS_VERSION:
-    return {'defaults': (saved.get('defaults', 1), DEFAULTS_VERSION)}
-  # Fields added since the run was made read as their defaults.
-  defaults = json.loads(json.dumps(dataclasses.asdict(RunConfig())))
-  theirs = {k: saved.get(k, defaults[k]) for k in _IDENTITY}
-  ours = json.loads(json.dumps(config.identity()))
-  return {k: (theirs[k], ours[k]) for k in _IDENTITY if theirs[k] != ours[k]}
-
-
-def _check_run_dir(save_dir: str, config: RunConfig) -> None:
-  """Refuses a directory that holds a run with other settings."""
-  diff = settings_diff(save_dir, config)
-  if 'defaults' in diff:
-    raise ConfigError(f'{save_dir} holds a run made with the defaults of an earlier version '
-                      'of rl_repr_trail (before the original code\'s); pass another --save_dir.')
-  if diff:
-    raise ConfigError(f'{save_dir} holds a run with other settings ({diff}, as '
-                      '(saved, asked)); pass another --save_dir.')
-
-
-def _write_json(path: str, value) -> None:
-  tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    json.dump(value, f, indent=1)
-  os.replace(tmp, path)
-
-
-LOCK_FILE = 'lock'
-
-
-def _pid_alive(pid: int) -> bool:
-  if pid <= 0:  # Not a process id (a lock file that is not ours).
-    return False
-  try:
-    os.kill(pid, 0)
-  except ProcessLookupError:
-    return False
-  except PermissionError:
-    return True
-  return True
-
-
-@contextlib.contextmanager
-def run_dir_lock(save_dir: str):
-  """Holds `save_dir` for this process: a lock file with its PID and host, made atomically.
-
-  A second run on the directory is refused at once, naming the owner; a lock whose owner
-  no longer exists on this host is taken over, with a printed line.
-  """
-  path = os.path.join(save_dir, LOCK_FILE)
-  me = {'pid': os.getpid(), 'host': socket.gethostname()}
-  for _ in range(2):
-    try:
-      fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-      try:
-        with open(path) as f:
-          owner = json.load(f)
-      except (OSError, ValueError):
-        owner = {}
-      if owner.get('host') == me['host'] and not _pid_alive(int(owner.get('pid', -1))):
-        print(f'{save_dir}: taking over the lock of process {owner.get("pid")}, which no '
-              'longer runs.', flush=True)
-        os.remove(path)
-        continue
-      raise ConfigError(f'{save_dir} is in use by another run (process {owner.get("pid")} on '
-                        f'host {owner.get("host")}, see {path}); wait for it to end or pass '
-                        'another --save_dir.') from None
-    with os.fdopen(fd, 'w') as f:
-      json.dump(me, f)
-    break
-  else:  # Another process took the stale lock over first.
-    raise ConfigError(f'{save_dir} is in use by another run (see {path}); pass another '
-                      '--save_dir.')
-  try:
-    yield
-  finally:
-    os.remove(path)
-
-
 class _Phase:
   """A checkpointed training phase: step counter, summaries, progress and resume."""
 
-  def __init__(self, name: str, save_dir: str, total: int, config: RunConfig,
+  def __init__(self, name: str, save_dir: str, total: int, config: run_config.RunConfig,
                writer, **trackables):
     self.name = name
     self.total = total
@@ -339,7 +139,7 @@ class _Phase:
             'resume it with that version, or start anew in another --save_dir.') from None
       for trackable in trackables.values():
         for optimizer in trackable._flatten(  # pylint: disable=protected-access
-            predicate=lambda x: isinstance(x, training.Adam)):
+            predicate=lambda x: isinstance(x, optim.Adam)):
           optimizer.apply_configured_rate()
 
   @property
@@ -415,13 +215,13 @@ class _Phase:
     self.seconds['training'] += time.time() - started - self.seconds['evaluation']
 
 
-def run(config: RunConfig) -> dict:
+def run(config: run_config.RunConfig) -> dict:
   """Runs (or resumes) one experiment and returns its results (also in results.json)."""
-  validate(config)
+  run_config.validate(config)
   inputs = load_inputs(config)
   task = inputs.task
-  save_dir = config.save_dir or default_save_dir(config, task)
-  _check_run_dir(save_dir, config)
+  save_dir = config.save_dir or run_directory.default_save_dir(config, task)
+  run_directory.check(save_dir, config)
   print(f'{config.label} on {task.name} ({task.env_id}); run directory {save_dir}', flush=True)
   if inputs.offline is not None:
     print(f'  offline data: {config.offline_data} = {inputs.offline.source} '
@@ -430,20 +230,20 @@ def run(config: RunConfig) -> dict:
         f'({inputs.expert.num_transitions} transitions)')
   if inputs.zero_contact_forces:
     print(f'  the data has zero contact forces: the policy sees dims {task.contact_dims} as zeros')
-  strategy = training.make_strategy(config.distribution)
-  chief = training.is_chief()
+  strategy = devices.make_strategy(config.distribution)
+  chief = devices.is_chief()
   if not chief:  # Other workers keep their checkpoints and logs apart.
-    save_dir = os.path.join(save_dir, training.worker_name())
+    save_dir = os.path.join(save_dir, devices.worker_name())
   os.makedirs(save_dir, exist_ok=True)
-  with run_dir_lock(save_dir):
+  with run_directory.lock(save_dir):
     return _run_in(save_dir, config, inputs, strategy, chief)
 
 
-def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
+def _run_in(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
             strategy: tf.distribute.Strategy, chief: bool) -> dict:
   """The run's steps, in its locked directory."""
-  _write_json(os.path.join(save_dir, 'config.json'),
-              {**dataclasses.asdict(config), 'defaults': DEFAULTS_VERSION})
+  run_directory.write_json(os.path.join(save_dir, 'config.json'),
+                           {**dataclasses.asdict(config), 'defaults': run_config.DEFAULTS_VERSION})
   t0 = time.time()
   tf.random.set_seed(config.seed)
   writer = tf.summary.create_file_writer(os.path.join(save_dir, 'tb'))
@@ -456,14 +256,14 @@ def _run_in(save_dir: str, config: RunConfig, inputs: _Inputs,
   return _write_results(save_dir, config, inputs.task, pretrain, downstream_phase, evaluate, t0)
 
 
-def _action_bounds(task: envs.Task) -> tuple[np.ndarray, np.ndarray]:
-  env = envs.make_env(task)
+def _action_bounds(task: tasks.Task) -> tuple[np.ndarray, np.ndarray]:
+  env = tasks.make_env(task)
   low, high = env.action_space.low, env.action_space.high
   env.close()
   return low, high
 
 
-def _pretrain(save_dir: str, config: RunConfig, inputs: _Inputs,
+def _pretrain(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
               strategy: tf.distribute.Strategy, writer, low: np.ndarray, high: np.ndarray
               ) -> tuple[object | None, _Phase | None]:
   """Trains (or restores) the method's embedding learner on the offline data; (None,
@@ -473,7 +273,7 @@ def _pretrain(save_dir: str, config: RunConfig, inputs: _Inputs,
     return None, None
   with strategy.scope():
     embedding = method.make_embedding(config, inputs.task, low, high)
-    sampler = training.Sampler(inputs.offline, config.seed, window=method.window(config))
+    sampler = batches.Sampler(inputs.offline, config.seed, window=method.window(config))
   inputs.offline = None  # The sampler holds the data as tensors: free the numpy copy.
   phase = _Phase('pretrain', save_dir, config.pretrain_steps, config, writer,
                  learner=embedding, sampler=sampler)
@@ -481,7 +281,7 @@ def _pretrain(save_dir: str, config: RunConfig, inputs: _Inputs,
   return embedding, phase
 
 
-def _imitate(save_dir: str, config: RunConfig, inputs: _Inputs,
+def _imitate(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
              strategy: tf.distribute.Strategy, writer, low: np.ndarray, high: np.ndarray,
              embedding, chief: bool) -> tuple[_Phase, Callable[[int], None]]:
   """Trains (or resumes) the downstream learner on the expert data, evaluating it every
@@ -515,8 +315,9 @@ def _imitate(save_dir: str, config: RunConfig, inputs: _Inputs,
   return phase, evaluate
 
 
-def _write_results(save_dir: str, config: RunConfig, task: envs.Task, pretrain: _Phase | None,
-                   phase: _Phase, evaluate: Callable[[int], None], t0: float) -> dict:
+def _write_results(save_dir: str, config: run_config.RunConfig, task: tasks.Task,
+                   pretrain: _Phase | None, phase: _Phase, evaluate: Callable[[int], None],
+                   t0: float) -> dict:
   """results.json from the evaluations, and the run's one-line summary."""
   evals_path = os.path.join(save_dir, 'evals.jsonl')
   evals = evaluation.read_evals(evals_path, upto=config.downstream_steps)
@@ -535,7 +336,7 @@ def _write_results(save_dir: str, config: RunConfig, task: envs.Task, pretrain: 
                  'downstream': phase.seconds['training'],
                  'evaluation': phase.seconds['evaluation']},
       'evals': evals}
-  _write_json(os.path.join(save_dir, 'results.json'), results)
+  run_directory.write_json(os.path.join(save_dir, 'results.json'), results)
   parts = ', '.join(f'{k} {v:.0f}' for k, v in results['time_s'].items())
   print(f'{config.label} | {task.name} | final normalized score {evals[-1]["normalized_score_mean"]:.1f} '
         f'(return {evals[-1]["return_mean"]:.1f}) | best {best["normalized_score_mean"]:.1f} '

@@ -17,7 +17,7 @@ import re
 import h5py
 import numpy as np
 
-from rl_repr_trail import errors
+from rl_repr_trail.core import errors
 
 REQUIRED_KEYS = ('observations', 'actions', 'terminals')
 _D4RL_NAME_RE = re.compile(r'^([a-z0-9]+)-([a-z-]+?)-v(\d+)$')

@@ -1,0 +1,107 @@
+"""A run directory: its default path, the settings it was made with, atomic JSON writes
+and the lock that keeps a second process out."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import socket
+
+from rl_repr_trail.envs import tasks
+from rl_repr_trail.experiment import run_config
+
+
+def default_save_dir(config: run_config.RunConfig, task: tasks.Task) -> str:
+  return os.path.join('runs', task.name, config.spec.name, f'seed{config.seed}')
+
+
+def settings_diff(save_dir: str, config: run_config.RunConfig) -> dict:
+  """{field: (saved, asked)} of the identity fields on which the run saved in `save_dir`
+  (if any) differs from `config`."""
+  path = os.path.join(save_dir, 'config.json')
+  if not os.path.exists(path):
+    return {}
+  with open(path) as f:
+    saved = json.load(f)
+  if saved.get('defaults', 1) != run_config.DEFAULTS_VERSION:
+    return {'defaults': (saved.get('defaults', 1), run_config.DEFAULTS_VERSION)}
+  # Fields added since the run was made read as their defaults.
+  defaults = json.loads(json.dumps(dataclasses.asdict(run_config.RunConfig())))
+  theirs = {k: saved.get(k, defaults[k]) for k in run_config.IDENTITY}
+  ours = json.loads(json.dumps(config.identity()))
+  return {k: (theirs[k], ours[k]) for k in run_config.IDENTITY if theirs[k] != ours[k]}
+
+
+def check(save_dir: str, config: run_config.RunConfig) -> None:
+  """Refuses a directory that holds a run with other settings."""
+  diff = settings_diff(save_dir, config)
+  if 'defaults' in diff:
+    raise run_config.ConfigError(
+        f'{save_dir} holds a run made with the defaults of an earlier version of '
+        'rl_repr_trail (before the original code\'s); pass another --save_dir.')
+  if diff:
+    raise run_config.ConfigError(f'{save_dir} holds a run with other settings ({diff}, as '
+                                 '(saved, asked)); pass another --save_dir.')
+
+
+def write_json(path: str, value) -> None:
+  tmp = path + '.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(value, f, indent=1)
+  os.replace(tmp, path)
+
+
+LOCK_FILE = 'lock'
+
+
+def _pid_alive(pid: int) -> bool:
+  if pid <= 0:  # Not a process id (a lock file that is not ours).
+    return False
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+@contextlib.contextmanager
+def lock(save_dir: str):
+  """Holds `save_dir` for this process: a lock file with its PID and host, made atomically.
+
+  A second run on the directory is refused at once, naming the owner; a lock whose owner
+  no longer exists on this host is taken over, with a printed line.
+  """
+  path = os.path.join(save_dir, LOCK_FILE)
+  me = {'pid': os.getpid(), 'host': socket.gethostname()}
+  for _ in range(2):
+    try:
+      fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+      try:
+        with open(path) as f:
+          owner = json.load(f)
+      except (OSError, ValueError):
+        owner = {}
+      if owner.get('host') == me['host'] and not _pid_alive(int(owner.get('pid', -1))):
+        print(f'{save_dir}: taking over the lock of process {owner.get("pid")}, which no '
+              'longer runs.', flush=True)
+        os.remove(path)
+        continue
+      raise run_config.ConfigError(
+          f'{save_dir} is in use by another run (process {owner.get("pid")} on host '
+          f'{owner.get("host")}, see {path}); wait for it to end or pass another '
+          '--save_dir.') from None
+    with os.fdopen(fd, 'w') as f:
+      json.dump(me, f)
+    break
+  else:  # Another process took the stale lock over first.
+    raise run_config.ConfigError(f'{save_dir} is in use by another run (see {path}); pass another '
+                                 '--save_dir.')
+  try:
+    yield
+  finally:
+    os.remove(path)
