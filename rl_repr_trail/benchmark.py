@@ -36,6 +36,7 @@ from rl_repr_trail.data import batches
 from rl_repr_trail.data import datasets
 from rl_repr_trail.methods import behavioral_cloning
 from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import method_configs
 from rl_repr_trail.methods import skills
 from rl_repr_trail.methods import trail
 
@@ -226,22 +227,22 @@ def main(argv: list[str]) -> None:
     print(f'{name:13s} {rate:8.1f} steps/s {gflop:6.3f} GFLOP/step; its matrix products '
           f'alone {products:.1f} steps/s', flush=True)
 
-  ebm = trail.TrailLearner(OBS_DIM, low, high, trail.TrailConfig())
+  ebm = trail.TrailLearner(OBS_DIM, low, high, method_configs.TrailConfig())
   if wanted('trail_ebm'):
     bench('trail_ebm', ebm.update, sampler)
   if wanted('trail_linear'):
-    linear = trail.TrailLearner(OBS_DIM, low, high, trail.TrailConfig(fourier_dim=256))
+    linear = trail.TrailLearner(OBS_DIM, low, high, method_configs.TrailConfig(fourier_dim=256))
     bench('trail_linear', linear.update, sampler)
   if wanted('latent_bc'):
-    imitator = latent_bc.LatentBC(ebm, OBS_DIM, ACTION_DIM, latent_bc.LatentBCConfig())
+    imitator = latent_bc.LatentBC(ebm, OBS_DIM, ACTION_DIM, method_configs.LatentBCConfig())
     r = expert.transition_rows()
     targets = imitator.targets(expert.observations[r], expert.actions[r])
     bench('latent_bc', imitator.update, batches.Sampler(expert, 1, targets))
   if wanted('bc'):
-    bc = behavioral_cloning.BC(OBS_DIM, low, high, behavioral_cloning.BCConfig())
+    bc = behavioral_cloning.BC(OBS_DIM, low, high, method_configs.BCConfig())
     bench('bc', bc.update, batches.Sampler(expert, 2))
   if wanted('opal'):
-    opal = skills.SkillLearner(OBS_DIM, low, high, skills.SkillConfig())
+    opal = skills.SkillLearner(OBS_DIM, low, high, method_configs.SkillConfig())
     bench('opal', opal.update, window_sampler)
   print()
   print(f'| update step | steps/s (median of {FLAGS.repeats} x {FLAGS.steps}) | GFLOP/step | '

@@ -20,13 +20,13 @@ from absl import app
 from absl import flags
 
 from rl_repr_trail import cli  # First: it sets the environment's defaults (see cli).
-from rl_repr_trail.core import acting
 from rl_repr_trail.core import devices
 from rl_repr_trail.core import errors
 from rl_repr_trail.envs import tasks
 from rl_repr_trail.experiment import default_task
 from rl_repr_trail.experiment import run_config
 from rl_repr_trail.experiment import runner
+from rl_repr_trail.methods import method_configs
 from rl_repr_trail.methods import registry
 
 
@@ -77,7 +77,7 @@ flags.DEFINE_bool('entropy_term', _DEFAULTS.entropy_term,
                   "TRAIL's action decoder (both phases), of BC's policy and of the opal and "
                   "spirl decoders downstream, as the paper and the original code. skild's "
                   'prior term stays.')
-flags.DEFINE_enum('latent_action', _DEFAULTS.latent_action, acting.LATENT_ACTIONS,
+flags.DEFINE_enum('latent_action', _DEFAULTS.latent_action, method_configs.LATENT_ACTIONS,
                   'How latent BC acts: sample z from pi_Z(s) (the original code) or take its '
                   'mean (the paper\'s text).')
 flags.DEFINE_integer('eval_interval', _DEFAULTS.eval_interval, 'Steps between evaluations.')
@@ -86,7 +86,7 @@ flags.DEFINE_integer('log_interval', _DEFAULTS.log_interval, 'Steps between summ
 flags.DEFINE_integer('checkpoint_interval', _DEFAULTS.checkpoint_interval,
                      'Steps between checkpoints.')
 flags.DEFINE_integer('seed', _DEFAULTS.seed, 'Random seed.')
-flags.DEFINE_enum('distribution', _DEFAULTS.distribution, devices.DISTRIBUTIONS,
+flags.DEFINE_enum('distribution', _DEFAULTS.distribution, run_config.DISTRIBUTIONS,
                   'tf.distribute: none, mirrored (all local devices) or multi_worker '
                   '(hosts from TF_CONFIG). The batch is global and split among replicas.')
 flags.DEFINE_string('save_dir', None, 'Run directory (default runs/TASK/METHOD/seedN).')

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from rl_repr_trail.methods import behavioral_cloning
 from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import method_configs
 from rl_repr_trail.methods import trail
 
 
@@ -55,15 +56,15 @@ def main(mode: str, out: str) -> None:
   low, high = -np.ones(ACT), np.ones(ACT)
   with strategy.scope():
     learners = {
-        'ebm': trail.TrailLearner(OBS, low, high, trail.TrailConfig(embed_dim=4, hidden=(8,)),
+        'ebm': trail.TrailLearner(OBS, low, high, method_configs.TrailConfig(embed_dim=4, hidden=(8,)),
                                   seed=1),
-        'linear': trail.TrailLearner(OBS, low, high, trail.TrailConfig(
+        'linear': trail.TrailLearner(OBS, low, high, method_configs.TrailConfig(
             embed_dim=4, fourier_dim=6, hidden=(8,), moment_rate=0.5), seed=2),
-        'bc': behavioral_cloning.BC(OBS, low, high, behavioral_cloning.BCConfig(hidden=(8,)),
+        'bc': behavioral_cloning.BC(OBS, low, high, method_configs.BCConfig(hidden=(8,)),
                                     seed=3),
     }
     learners['latent_bc'] = latent_bc.LatentBC(
-        learners['ebm'], OBS, ACT, latent_bc.LatentBCConfig(hidden=(8,), learning_rate=1e-2),
+        learners['ebm'], OBS, ACT, method_configs.LatentBCConfig(hidden=(8,), learning_rate=1e-2),
         seed=4)
   for i, learner in enumerate(learners.values()):
     fill([v for v in learner.trainable_variables if 'log_alpha' not in v.name], seed=10 + i)

@@ -11,6 +11,7 @@ from rl_repr_trail import benchmark
 from rl_repr_trail.data import batches
 from rl_repr_trail.data import datasets
 from rl_repr_trail.methods import behavioral_cloning
+from rl_repr_trail.methods import method_configs
 
 
 def test_step_gflop_counts_the_bc_step_matrix_products():
@@ -23,7 +24,7 @@ def test_step_gflop_counts_the_bc_step_matrix_products():
                                  rng.uniform(-1, 1, (rows, action_dim)).astype(np.float32),
                                  np.zeros(rows, bool), timeouts)
   bc = behavioral_cloning.BC(obs_dim, -np.ones(action_dim), np.ones(action_dim),
-                             behavioral_cloning.BCConfig())
+                             method_configs.BCConfig())
   graph = benchmark.step_graph(bc.update, batches.Sampler(dataset, 0), batch)
   # Forward and weight gradients of the three layers, input gradients of the last two
   # (the first layer's input is data): 2 flops per multiply-add.

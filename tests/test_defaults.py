@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rl_repr_trail.core import acting
 from rl_repr_trail.core import optim
 from rl_repr_trail.core import policies
 from rl_repr_trail.data import batches
@@ -15,6 +14,7 @@ from rl_repr_trail.datagen import sac
 from rl_repr_trail.experiment import run_config
 from rl_repr_trail.methods import behavioral_cloning
 from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import method_configs
 from rl_repr_trail.methods import skills
 from rl_repr_trail.methods import trail
 
@@ -42,10 +42,10 @@ def test_networks_activations_and_initialisers():
   """phi, psi, pi_Z and the skill prior: swish; the policy trunks (TRAIL's decoder, BC's
   policy, the skill decoder): ReLU. Every kernel VarianceScaling(0.333, fan_in, uniform),
   the trunks' output layer VarianceScaling(0.01, ...)."""
-  learner = trail.TrailLearner(OBS, LOW, HIGH, trail.TrailConfig())
-  imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc.LatentBCConfig())
-  bc = behavioral_cloning.BC(OBS, LOW, HIGH, behavioral_cloning.BCConfig())
-  skill = skills.SkillLearner(OBS, LOW, HIGH, skills.SkillConfig())
+  learner = trail.TrailLearner(OBS, LOW, HIGH, method_configs.TrailConfig())
+  imitator = latent_bc.LatentBC(learner, OBS, ACT, method_configs.LatentBCConfig())
+  bc = behavioral_cloning.BC(OBS, LOW, HIGH, method_configs.BCConfig())
+  skill = skills.SkillLearner(OBS, LOW, HIGH, method_configs.SkillConfig())
   for net in (learner.phi, learner.psi):
     assert _activations(net) == ['swish', 'swish', 'linear'], net.name
     for layer in net.layers:
@@ -116,9 +116,9 @@ def test_latent_bc_continues_pretrainings_temperature():
   """One log_alpha across both phases: latent BC starts at pretraining's value, trains
   that same variable (at its own rate), and its loss uses it."""
   dataset = _dataset()
-  learner = trail.TrailLearner(OBS, LOW, HIGH, trail.TrailConfig(embed_dim=8, hidden=(16,)))
+  learner = trail.TrailLearner(OBS, LOW, HIGH, method_configs.TrailConfig(embed_dim=8, hidden=(16,)))
   learner.temperature.log_alpha.assign(-1.5)
-  imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc.LatentBCConfig(hidden=(16,)))
+  imitator = latent_bc.LatentBC(learner, OBS, ACT, method_configs.LatentBCConfig(hidden=(16,)))
   assert imitator.temperature.log_alpha is learner.temperature.log_alpha
   assert float(imitator.temperature.alpha) == pytest.approx(np.exp(-1.5))
   rows = dataset.transition_rows()
@@ -134,11 +134,11 @@ def test_latent_bc_continues_pretrainings_temperature():
 
 
 def test_latent_bc_samples_z_when_acting_unless_latent_action_mean():
-  learner = trail.TrailLearner(OBS, LOW, HIGH, trail.TrailConfig(embed_dim=8, hidden=(16,)))
+  learner = trail.TrailLearner(OBS, LOW, HIGH, method_configs.TrailConfig(embed_dim=8, hidden=(16,)))
   obs = np.random.default_rng(2).normal(size=(1, OBS)).astype(np.float32)
   actors = {}
-  for mode in acting.LATENT_ACTIONS:
-    imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc.LatentBCConfig(
+  for mode in method_configs.LATENT_ACTIONS:
+    imitator = latent_bc.LatentBC(learner, OBS, ACT, method_configs.LatentBCConfig(
         hidden=(16,), latent_action=mode))
     # A wide pi_Z, so that sampled z moves the decoded action visibly.
     imitator.latent_policy.log_var_head.bias.assign(4.0 * np.ones(8, np.float32))
@@ -158,7 +158,7 @@ def test_bc_rate_drops_at_absolute_steps_180k_and_190k():
   """The rate of the update made after `step` optimizer steps, the policy's and the
   temperature's: 1e-3, 1e-4 after step 180,000, 1e-5 after 190,000 (Keras'
   PiecewiseConstantDecay, whatever the run's length)."""
-  bc = behavioral_cloning.BC(OBS, LOW, HIGH, behavioral_cloning.BCConfig(hidden=(8,)))
+  bc = behavioral_cloning.BC(OBS, LOW, HIGH, method_configs.BCConfig(hidden=(8,)))
   expected = {0: 1e-3, 179_999: 1e-3, 180_000: 1e-3, 180_001: 1e-4, 190_000: 1e-4,
               190_001: 1e-5, 1_000_000: 1e-5}
   for optimizer, variables in ((bc.optimizer, bc.policy.trainable_variables),
@@ -176,8 +176,8 @@ def test_each_shared_default_is_written_once():
   run = run_config.RunConfig()
   names = {'latent_dim': 'skill_dim'}  # SkillConfig's name: RunConfig's.
   shared = 0
-  for cls in (trail.TrailConfig, skills.SkillConfig, latent_bc.LatentBCConfig,
-              behavioral_cloning.BCConfig):
+  for cls in (method_configs.TrailConfig, method_configs.SkillConfig, method_configs.LatentBCConfig,
+              method_configs.BCConfig):
     for field in dataclasses.fields(cls):
       name = names.get(field.name, field.name)
       if name in ('learning_rate', 'fourier_dim') or not hasattr(run, name):

@@ -2,6 +2,8 @@
 module (tests/toy_method.py), one registry entry and one test row."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -71,3 +73,16 @@ def test_a_seventh_method_runs_sweeps_and_summarizes_from_its_registry_entry(
   text, verdicts = claims.report(tables)
   assert '| task | offline data | BC | Action latent |' in text
   assert verdicts['trail_beats_bc'] == []  # Not of the TRAIL family.
+
+
+def test_the_binaries_that_only_read_runs_start_without_tensorflow():
+  """The registry names methods and their settings without importing the learners, so
+  sweep, summarize, claims and parity start in about a second, not after TensorFlow's
+  import; a learner module imported at the registry's top would fail this."""
+  code = ('import sys; import rl_repr_trail.sweep, rl_repr_trail.summarize, '
+          'rl_repr_trail.claims, rl_repr_trail.parity; '
+          'print(sorted(m for m in ("tensorflow", "tf_keras") if m in sys.modules))')
+  proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                        timeout=120, check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.stdout.split('\n')[-2] == '[]', proc.stdout

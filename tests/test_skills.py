@@ -10,7 +10,7 @@ from rl_repr_trail.data import batches
 from rl_repr_trail.data import datasets
 from rl_repr_trail.envs import evaluation
 from rl_repr_trail.envs import tasks
-from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import method_configs
 from rl_repr_trail.methods import skills
 
 
@@ -21,7 +21,7 @@ LOW, HIGH = -np.ones(ACT, np.float32), np.array([1.0, 2.0], np.float32)
 
 
 def _learner(variant='opal', seed=0):
-  return skills.SkillLearner(OBS, LOW, HIGH, skills.SkillConfig(
+  return skills.SkillLearner(OBS, LOW, HIGH, method_configs.SkillConfig(
       variant=variant, window=T, latent_dim=LATENT, hidden=(16, 16)), seed=seed)
 
 
@@ -58,7 +58,7 @@ def _numpy_losses(learner, obs, actions, noise):
   return -log_probs.sum(axis=1), kl
 
 
-@pytest.mark.parametrize('variant', skills.VARIANTS)
+@pytest.mark.parametrize('variant', method_configs.VARIANTS)
 def test_skill_losses_match_numpy(variant):
   learner = _learner(variant)
   obs, actions = _windows()
@@ -88,7 +88,7 @@ def test_spirl_encodes_actions_only():
 
 def _skill_bc(variant, entropy_term=True):
   learner = _learner(variant)
-  bc = skills.SkillLatentBC(learner, OBS, ACT, latent_bc.LatentBCConfig(
+  bc = skills.SkillLatentBC(learner, OBS, ACT, method_configs.LatentBCConfig(
       hidden=(16, 16), entropy_term=entropy_term))
   obs, actions = _windows()
   batch = {'observations': tf.constant(obs), 'actions': tf.constant(actions),
@@ -140,13 +140,13 @@ def test_skild_downstream_has_the_prior_term_with_a_learned_weight():
   assert 'prior_kl' not in metrics and float(metrics['entropy']) != 0
   # The latent policy starts fresh, not from the prior.
   prior = bc.skills.prior(batch['observations'][:, 0]).mean().numpy()
-  fresh = skills.SkillLatentBC(_learner('skild'), OBS, ACT, latent_bc.LatentBCConfig(
+  fresh = skills.SkillLatentBC(_learner('skild'), OBS, ACT, method_configs.LatentBCConfig(
       hidden=(16, 16))).latent_policy(batch['observations'][:, 0]).mean().numpy()
   assert not np.allclose(prior, fresh)
 
 
 def test_skill_encoder_is_a_step_mlp_then_a_256_unit_bilstm():
-  encoder = skills.SkillLearner(OBS, LOW, HIGH, skills.SkillConfig(window=T)).encoder
+  encoder = skills.SkillLearner(OBS, LOW, HIGH, method_configs.SkillConfig(window=T)).encoder
   assert [layer.activation.__name__ for layer in encoder.step_mlp.layers] == [
       'swish', 'swish', 'linear']
   assert encoder.step_mlp.layers[-1].units == 256
@@ -187,7 +187,7 @@ def test_actor_resamples_the_skill_every_window_and_after_reset():
     return np.full((1, LATENT), len(chosen), np.float32)
 
   actor = skills.ResamplingActor(choose, lambda obs, z: z[:, :1], window=4,
-                                 noise=acting.LatentNoise(LATENT, 'sample'))
+                                 noise=acting.LatentNoise(LATENT, sample=True))
   actor.reset([7])
   used = [int(actor(np.full((1, OBS), t, np.float32))[0, 0]) for t in range(10)]
   assert used == [1, 1, 1, 1, 2, 2, 2, 2, 3, 3]
@@ -232,7 +232,7 @@ def test_episodes_side_by_side_score_as_one_at_a_time():
     lengths.append(len(calls))
   np.testing.assert_array_equal(together, alone)
   assert min(lengths) < max(lengths) == steps_together  # Rows ended at different steps.
-  noise = acting.LatentNoise(LATENT, 'sample')
+  noise = acting.LatentNoise(LATENT, sample=True)
   noise.reset([3, 4])
   rows = np.concatenate([noise(2) for _ in range(5)], axis=1)
   for i, seed in enumerate([3, 4]):

@@ -22,7 +22,7 @@ from rl_repr_trail.experiment import run_config
 from rl_repr_trail.experiment import run_directory
 from rl_repr_trail.experiment import runner
 from rl_repr_trail.methods import behavioral_cloning
-from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import method_configs
 from rl_repr_trail.methods import registry
 
 
@@ -499,13 +499,12 @@ def test_readme_flag_table_matches_the_defaults():
   """Each default README's table states is the flag's, i.e. its RunConfig field's (train_eval
   defines a flag per field with the field's default), or for a rate chosen by method the
   config dataclasses'; a flag that is no RunConfig field fails too."""
-  from rl_repr_trail.methods import skills, trail  # pylint: disable=g-import-not-at-top
   fields = {run_config.FLAG_NAMES.get(f.name, f.name): f.default
             for f in dataclasses.fields(run_config.RunConfig)}
-  rates = {'embed_learning_rate': (trail.TrailConfig.learning_rate,
-                                   skills.SkillConfig.learning_rate),
-           'downstream_learning_rate': (latent_bc.LatentBCConfig.learning_rate,
-                                        behavioral_cloning.BCConfig.learning_rate)}
+  rates = {'embed_learning_rate': (method_configs.TrailConfig.learning_rate,
+                                   method_configs.SkillConfig.learning_rate),
+           'downstream_learning_rate': (method_configs.LatentBCConfig.learning_rate,
+                                        method_configs.BCConfig.learning_rate)}
   rows = _readme_flag_rows()
   assert len(rows) > 15, rows
   fields['method'] = run_config.RunConfig().spec.name  # --method names the method of the pair.

@@ -8,24 +8,28 @@ shows the contract (latent_bc.LatentEmbedding, registry.Method), not a useful me
 import numpy as np
 import tensorflow as tf
 
-from rl_repr_trail.core import optim
+from rl_repr_trail.core import learner
 from rl_repr_trail.core import policies
 from rl_repr_trail.core import replicas
-from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import builders
+from rl_repr_trail.methods import method_configs
 from rl_repr_trail.methods import registry
 
 
-class ActionAsLatent(tf.Module):
+class ActionAsLatent(learner.Learner):
   """z = a; `update(batch)` fits the decoder to the offline actions."""
 
   def __init__(self, obs_dim: int, low: np.ndarray, high: np.ndarray, hidden, rate: float):
-    super().__init__(name='action_as_latent')
+    super().__init__('action_as_latent', seed=0)
     self.latent_dim = len(low)
     self.decoder = policies.TanhGaussianPolicy(obs_dim + self.latent_dim, low, high, hidden,
                                                name='decoder')
     self.temperature = policies.Temperature(self.latent_dim, rate, enabled=False)
-    self.optimizer = optim.Adam(rate)
-    self.optimizer.build(self.decoder.trainable_variables)
+    self.build_optimizer(rate)
+
+  @property
+  def trained_variables(self) -> list[tf.Variable]:
+    return self.decoder.trainable_variables
 
   def embed(self, observations, actions) -> tf.Tensor:
     return tf.convert_to_tensor(actions, tf.float32)
@@ -35,9 +39,8 @@ class ActionAsLatent(tf.Module):
     with tf.GradientTape() as tape:
       distribution = self.decoder(tf.concat([obs, actions], axis=-1))
       loss = -replicas.global_mean(self.decoder.log_prob(distribution, actions))
-    variables = self.decoder.trainable_variables
-    self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-    return {'loss': replicas.reported(loss)}
+    self.apply_gradients(tape, loss)
+    return self.finish({'loss': loss})
 
 
 def make_embedding(config, task, low, high) -> ActionAsLatent:
@@ -51,6 +54,6 @@ class ToyConfig:
 
 METHOD = registry.Method(
     name='action_latent', label='Action latent', family='other', embed_learner='action_latent',
-    downstream='latent_bc', make_downstream=registry.build_latent_bc,
-    downstream_config=latent_bc.LatentBCConfig,
+    downstream='latent_bc', make_downstream=builders.build_latent_bc,
+    downstream_config=method_configs.LatentBCConfig,
     make_embedding=make_embedding, embedding_config=ToyConfig)

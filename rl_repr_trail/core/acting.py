@@ -8,10 +8,6 @@ from typing import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-# How a latent policy acts: z sampled from pi_Z(s) at each choice (the original code's),
-# or its mean (the paper's text).
-LATENT_ACTIONS = ('sample', 'mean')
-
 
 def compiled_actor(act: Callable[[tf.Tensor], tf.Tensor], obs_dim: int
                    ) -> Callable[[np.ndarray], np.ndarray]:
@@ -21,15 +17,13 @@ def compiled_actor(act: Callable[[tf.Tensor], tf.Tensor], obs_dim: int
 
 
 class LatentNoise:
-  """Standard normal noise for the z a latent policy samples while acting (zeros with
-  latent_action='mean', so z is pi_Z's mean). `reset(seeds)` starts one episode per seed,
+  """Standard normal noise for the z a latent policy samples while acting (zeros unless
+  `sample`, so z is pi_Z's mean). `reset(seeds)` starts one episode per seed,
   row i drawing from its own generator seeded seeds[i], so that an evaluation is
   reproducible for its seeds and an episode's draws do not depend on its neighbours."""
 
-  def __init__(self, latent_dim: int, latent_action: str):
-    if latent_action not in LATENT_ACTIONS:
-      raise ValueError(f'latent_action={latent_action!r}: expected one of {LATENT_ACTIONS}')
-    self.latent_dim, self.sample = latent_dim, latent_action == 'sample'
+  def __init__(self, latent_dim: int, sample: bool):
+    self.latent_dim, self.sample = latent_dim, sample
     self.reset([0])
 
   def reset(self, seeds: Sequence[int]) -> None:
@@ -54,10 +48,10 @@ class LatentActor:
   """Acts with the decoder's mode at z = sampled_latent(pi_Z(s), noise), a new z each step."""
 
   def __init__(self, act: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], obs_dim: int,
-               latent_dim: int, latent_action: str):
+               latent_dim: int, sample: bool):
     self._act = tf.function(act, input_signature=[
         tf.TensorSpec([None, obs_dim], tf.float32), tf.TensorSpec([None, latent_dim], tf.float32)])
-    self.noise = LatentNoise(latent_dim, latent_action)
+    self.noise = LatentNoise(latent_dim, sample)
 
   def reset(self, seeds: Sequence[int]) -> None:
     self.noise.reset(seeds)

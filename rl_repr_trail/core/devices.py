@@ -10,9 +10,6 @@ import tensorflow as tf
 from rl_repr_trail.core import errors
 
 
-DISTRIBUTIONS = ('none', 'mirrored', 'multi_worker')
-
-
 def configure_threads() -> None:
   """One thread per op, and as many ops at once as there are cores.
 
@@ -36,7 +33,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     if 'TF_CONFIG' not in os.environ:
       raise errors.InputError('--distribution=multi_worker needs TF_CONFIG (cluster and task).')
     return tf.distribute.MultiWorkerMirroredStrategy()
-  raise errors.InputError(f'--distribution={name}: expected one of {DISTRIBUTIONS}.')
+  raise ValueError(f'distribution {name!r}: unknown (run_config.validate checks it).')
 
 
 def _tf_config_task() -> tuple[str, int]:

@@ -16,7 +16,6 @@ import tf_keras
 HIDDEN_SCALE = 0.333
 NEAR_ZERO_SCALE = 0.01
 INITS = ('original', 'glorot')
-HIDDEN = (256, 256)  # Hidden layers of every learner's MLPs (the paper's).
 
 
 def kernel_initializer(scale: float, init: str = 'original') -> tf_keras.initializers.Initializer:

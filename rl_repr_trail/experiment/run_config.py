@@ -5,19 +5,18 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from rl_repr_trail.core import acting
-from rl_repr_trail.core import devices
 from rl_repr_trail.core import errors
-from rl_repr_trail.core import networks
-from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import method_configs
 from rl_repr_trail.methods import registry
-from rl_repr_trail.methods import skills
-from rl_repr_trail.methods import trail
 
 
 # clips, shared temperature, sampled acting, ...) have no 'defaults' key in config.json.
 DEFAULTS_VERSION = 2
 
+
+# How a run spreads over devices: the default strategy, all local devices (mirrored),
+# or hosts from TF_CONFIG (multi_worker); core/devices.py makes the strategy.
+DISTRIBUTIONS = ('none', 'mirrored', 'multi_worker')
 
 # RunConfig fields whose train_eval flag has another name; every other field is its flag.
 FLAG_NAMES = {'task': 'env'}
@@ -45,24 +44,24 @@ class RunConfig:
   embed_learner: str = 'trail_ebm'
   downstream: str = 'latent_bc'
   expert_size: int = 10_000
-  embed_dim: int = trail.TrailConfig.embed_dim
+  embed_dim: int = method_configs.TrailConfig.embed_dim
   fourier_dim: int = 256            # D of TRAIL linear (TrailConfig's 0 is TRAIL EBM).
-  window: int = skills.SkillConfig.window
-  skill_dim: int = skills.SkillConfig.latent_dim
-  hidden: tuple[int, ...] = networks.HIDDEN
+  window: int = method_configs.SkillConfig.window
+  skill_dim: int = method_configs.SkillConfig.latent_dim
+  hidden: tuple[int, ...] = method_configs.HIDDEN
   pretrain_steps: int = _schedule(200_000)
   downstream_steps: int = _schedule(1_000_000)
   batch_size: int = 256
   # None: the learner's config default (TrailConfig, SkillConfig; LatentBCConfig, BCConfig).
   embed_learning_rate: float | None = _schedule(None)
   downstream_learning_rate: float | None = _schedule(None)
-  finetune_decoder: bool = latent_bc.LatentBCConfig.finetune_decoder
+  finetune_decoder: bool = method_configs.LatentBCConfig.finetune_decoder
   # The learned-temperature entropy term on the tanh-Gaussian policies (TRAIL's decoder in
   # both phases, BC's policy, the OPAL and SPiRL decoders downstream), as in the paper and
   # the original code; False is the ablation (docs/results.md, "Entropy term").
-  entropy_term: bool = trail.TrailConfig.entropy_term
+  entropy_term: bool = method_configs.TrailConfig.entropy_term
   # How latent BC acts: z sampled from pi_Z(s) (the original code) or its mean (the paper).
-  latent_action: str = latent_bc.LatentBCConfig.latent_action
+  latent_action: str = method_configs.LatentBCConfig.latent_action
   eval_interval: int = _schedule(10_000)
   eval_episodes: int = _schedule(10)
   log_interval: int = _schedule(1_000)
@@ -116,12 +115,12 @@ def validate(config: RunConfig) -> None:
     if rate is not None and not (isinstance(rate, (int, float)) and math.isfinite(rate)
                                  and rate > 0):
       raise ConfigError(f'--{name}={rate}: expected a finite positive rate.')
-  if config.latent_action not in acting.LATENT_ACTIONS:
+  if config.latent_action not in method_configs.LATENT_ACTIONS:
     raise ConfigError(f'--latent_action={config.latent_action}: expected one of '
-                      f'{acting.LATENT_ACTIONS}.')
-  if config.distribution not in devices.DISTRIBUTIONS:
+                      f'{method_configs.LATENT_ACTIONS}.')
+  if config.distribution not in DISTRIBUTIONS:
     raise ConfigError(f'--distribution={config.distribution}: expected one of '
-                      f'{devices.DISTRIBUTIONS}.')
+                      f'{DISTRIBUTIONS}.')
   if config.expert_data is None:
     raise ConfigError('--expert_data is required: a D4RL name, a generated name or an HDF5 path.')
   if method.pretrains and config.offline_data is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Callable
 
 import numpy as np
@@ -10,26 +9,17 @@ import tensorflow as tf
 
 from rl_repr_trail.core import acting
 from rl_repr_trail.core import learner
-from rl_repr_trail.core import networks
 from rl_repr_trail.core import optim
 from rl_repr_trail.core import policies
 from rl_repr_trail.core import replicas
-
-
-@dataclasses.dataclass
-class BCConfig:
-  learning_rate: float = 1e-3
-  hidden: tuple[int, ...] = networks.HIDDEN
-  # The rate (the policy's and the temperature's) drops 10x after these optimizer steps.
-  decay_steps: tuple[int, int] = (180_000, 190_000)
-  entropy_term: bool = True
+from rl_repr_trail.methods import method_configs
 
 
 class BC(learner.Learner):
   """Behavioral cloning with a tanh-Gaussian policy: the paper's BC baseline."""
 
   def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-               config: BCConfig, seed: int = 0):
+               config: method_configs.BCConfig, seed: int = 0):
     super().__init__('bc', seed)
     self.config = config
     self.policy = policies.TanhGaussianPolicy(obs_dim, action_low, action_high, config.hidden)

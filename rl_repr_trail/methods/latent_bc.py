@@ -3,7 +3,6 @@ them with its action decoder."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Protocol
 
 import numpy as np
@@ -11,18 +10,9 @@ import tensorflow as tf
 
 from rl_repr_trail.core import acting
 from rl_repr_trail.core import learner
-from rl_repr_trail.core import networks
 from rl_repr_trail.core import policies
 from rl_repr_trail.core import replicas
-
-
-@dataclasses.dataclass
-class LatentBCConfig:
-  learning_rate: float = 1e-4
-  hidden: tuple[int, ...] = networks.HIDDEN
-  finetune_decoder: bool = True
-  entropy_term: bool = True
-  latent_action: str = 'sample'
+from rl_repr_trail.methods import method_configs
 
 
 class LatentEmbedding(Protocol):
@@ -40,7 +30,7 @@ class LatentPolicyLearner(learner.Learner):
   """A downstream learner of a latent policy pi_Z(z | s) over a pretrained decoder's
   latents; the decoder is fine-tuned with it unless `config.finetune_decoder` is off."""
 
-  def __init__(self, name: str, seed: int, config: LatentBCConfig,
+  def __init__(self, name: str, seed: int, config: method_configs.LatentBCConfig,
                decoder: policies.TanhGaussianPolicy, obs_dim: int, latent_dim: int):
     super().__init__(name, seed)
     self.config = config
@@ -64,7 +54,7 @@ class LatentBC(LatentPolicyLearner):
   """
 
   def __init__(self, embedding: LatentEmbedding, obs_dim: int, action_dim: int,
-               config: LatentBCConfig, seed: int = 0):
+               config: method_configs.LatentBCConfig, seed: int = 0):
     super().__init__('latent_bc', seed, config, embedding.decoder, obs_dim,
                      embedding.latent_dim)
     self.embedding = embedding
@@ -103,4 +93,4 @@ class LatentBC(LatentPolicyLearner):
 
   def actor(self, obs_dim: int) -> acting.LatentActor:
     return acting.LatentActor(self.act, obs_dim, self.embedding.latent_dim,
-                              self.config.latent_action)
+                              self.config.latent_action == 'sample')

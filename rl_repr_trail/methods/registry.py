@@ -15,20 +15,16 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import numpy as np
-import tensorflow as tf
 
-from rl_repr_trail.core import training
-from rl_repr_trail.data import batches
 from rl_repr_trail.data import datasets
 from rl_repr_trail.envs import tasks
-from rl_repr_trail.methods import behavioral_cloning
-from rl_repr_trail.methods import latent_bc
-from rl_repr_trail.methods import skills
-from rl_repr_trail.methods import trail
+from rl_repr_trail.methods import method_configs
 
-
-if TYPE_CHECKING:
-  from rl_repr_trail.experiment.run_config import RunConfig  # pylint: disable=g-bad-import-order
+if TYPE_CHECKING:  # pylint: disable=g-bad-import-order
+  import tensorflow as tf
+  from rl_repr_trail.core import training
+  from rl_repr_trail.data import batches
+  from rl_repr_trail.experiment.run_config import RunConfig
 
 
 class Learner(Protocol):
@@ -52,7 +48,7 @@ MakeEmbedding = Callable[['RunConfig', tasks.Task, np.ndarray, np.ndarray], Lear
 # make_downstream(config, task, low, high, embedding or None, expert data)
 #   -> (a DownstreamLearner, its batches.Sampler of the expert data).
 MakeDownstream = Callable[['RunConfig', tasks.Task, np.ndarray, np.ndarray, Any, datasets.Dataset],
-                          tuple[DownstreamLearner, batches.Sampler]]
+                          tuple[DownstreamLearner, 'batches.Sampler']]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,73 +124,30 @@ def baseline_label() -> str:
   return get(BASELINE).label
 
 
-def _rate(given: float | None, config_class: type) -> float:
-  return given or config_class.learning_rate
+def _built_by(name: str) -> Callable:
+  """The builder `name` of methods/builders.py, imported on the first call: the learners
+  import TensorFlow, which what only reads the registry (summarize, claims, the sweep)
+  does without."""
 
+  def build(*args):
+    from rl_repr_trail.methods import builders  # pylint: disable=g-import-not-at-top
+    return getattr(builders, name)(*args)
 
-def _trail_embedding(fourier: bool) -> MakeEmbedding:
-  def make(config, task, low, high):
-    return trail.TrailLearner(task.obs_dim, low, high, trail.TrailConfig(
-        embed_dim=config.embed_dim, hidden=config.hidden,
-        learning_rate=_rate(config.embed_learning_rate, trail.TrailConfig),
-        fourier_dim=config.fourier_dim if fourier else 0, entropy_term=config.entropy_term),
-        seed=config.seed)
-  return make
-
-
-def _skill_embedding(variant: str) -> MakeEmbedding:
-  def make(config, task, low, high):
-    return skills.SkillLearner(task.obs_dim, low, high, skills.SkillConfig(
-        variant=variant, window=config.window, latent_dim=config.skill_dim,
-        hidden=config.hidden, learning_rate=_rate(config.embed_learning_rate, skills.SkillConfig)),
-        seed=config.seed)
-  return make
-
-
-def _latent_bc_config(config) -> latent_bc.LatentBCConfig:
-  return latent_bc.LatentBCConfig(
-      learning_rate=_rate(config.downstream_learning_rate, latent_bc.LatentBCConfig),
-      hidden=config.hidden, finetune_decoder=config.finetune_decoder,
-      entropy_term=config.entropy_term, latent_action=config.latent_action)
-
-
-def build_latent_bc(config, task, low, high, embedding, expert):
-  """Latent BC on the frozen embedding, its sampler holding each expert transition's
-  latent targets."""
-  del low, high  # The decoder it fine-tunes knows the action bounds.
-  learner = latent_bc.LatentBC(embedding, task.obs_dim, task.action_dim,
-                               _latent_bc_config(config), seed=config.seed)
-  rows = expert.transition_rows()
-  targets = learner.targets(expert.observations[rows], expert.actions[rows])
-  return learner, batches.Sampler(expert, config.seed + 1, targets)
-
-
-def _skill_latent_bc(config, task, low, high, embedding, expert):
-  """Latent BC over skills, its sampler holding each expert window's posterior."""
-  del low, high
-  learner = skills.SkillLatentBC(embedding, task.obs_dim, task.action_dim,
-                                 _latent_bc_config(config), seed=config.seed)
-  rows = expert.window_starts(config.window)[:, None] + np.arange(config.window)
-  targets = learner.targets(expert.observations[rows], expert.actions[rows])
-  return learner, batches.Sampler(expert, config.seed + 1, targets, window=config.window)
-
-
-def _bc(config, task, low, high, embedding, expert):
-  del embedding
-  learner = behavioral_cloning.BC(task.obs_dim, low, high, behavioral_cloning.BCConfig(
-      learning_rate=_rate(config.downstream_learning_rate, behavioral_cloning.BCConfig),
-      hidden=config.hidden, entropy_term=config.entropy_term), seed=config.seed)
-  return learner, batches.Sampler(expert, config.seed + 1)
+  return build
 
 
 # The paper's column order: the BC baseline, temporal skills, then TRAIL.
-register(Method('bc', 'BC', 'baseline', 'none', 'bc', _bc, behavioral_cloning.BCConfig))
+register(Method('bc', 'BC', 'baseline', 'none', 'bc', _built_by('build_bc'),
+                method_configs.BCConfig))
 for _variant, _label in (('opal', 'OPAL'), ('spirl', 'SPiRL'), ('skild', 'SkiLD')):
-  register(Method(_variant, _label, 'skill', _variant, 'latent_bc', _skill_latent_bc,
-                  latent_bc.LatentBCConfig, _skill_embedding(_variant), skills.SkillConfig,
+  register(Method(_variant, _label, 'skill', _variant, 'latent_bc',
+                  _built_by('build_skill_latent_bc'), method_configs.LatentBCConfig,
+                  _built_by(f'build_{_variant}'), method_configs.SkillConfig,
                   windowed=True, positive=('window', 'skill_dim')))
-register(Method('trail_ebm', 'TRAIL EBM', 'trail', 'trail_ebm', 'latent_bc', build_latent_bc,
-                latent_bc.LatentBCConfig, _trail_embedding(False), trail.TrailConfig))
+register(Method('trail_ebm', 'TRAIL EBM', 'trail', 'trail_ebm', 'latent_bc',
+                _built_by('build_latent_bc'), method_configs.LatentBCConfig,
+                _built_by('build_trail_ebm'), method_configs.TrailConfig))
 register(Method('trail_linear', 'TRAIL linear', 'trail', 'trail_linear', 'latent_bc',
-                build_latent_bc, latent_bc.LatentBCConfig, _trail_embedding(True),
-                trail.TrailConfig, positive=('fourier_dim',)))
+                _built_by('build_latent_bc'), method_configs.LatentBCConfig,
+                _built_by('build_trail_linear'), method_configs.TrailConfig,
+                positive=('fourier_dim',)))

@@ -16,7 +16,6 @@ regulariser). SPiRL is OPAL's downstream on an actions-only encoder.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Callable, Sequence
 
 import numpy as np
@@ -30,21 +29,10 @@ from rl_repr_trail.core import networks
 from rl_repr_trail.core import policies
 from rl_repr_trail.core import replicas
 from rl_repr_trail.methods import latent_bc
+from rl_repr_trail.methods import method_configs
 
 
 tfd = tfp.distributions
-VARIANTS = ('opal', 'spirl', 'skild')
-
-
-@dataclasses.dataclass
-class SkillConfig:
-  variant: str = 'opal'
-  window: int = 10                 # t, steps per skill.
-  latent_dim: int = 8              # Width of z.
-  hidden: tuple[int, ...] = networks.HIDDEN
-  encoder_units: int = 256         # Units of each direction of the encoder's LSTM.
-  kl_weight: float = 0.1
-  learning_rate: float = 1e-4
 
 
 class WindowEncoder(tf_keras.Model):
@@ -77,9 +65,9 @@ class SkillLearner(learner.Learner):
   """Pretrains the skill model on offline windows; `update(batch)` as TrailLearner's."""
 
   def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-               config: SkillConfig, seed: int = 0):
-    if config.variant not in VARIANTS:
-      raise ValueError(f'skill variant {config.variant!r}: expected one of {VARIANTS}')
+               config: method_configs.SkillConfig, seed: int = 0):
+    if config.variant not in method_configs.VARIANTS:
+      raise ValueError(f'skill variant {config.variant!r}: expected one of {method_configs.VARIANTS}')
     super().__init__(config.variant, seed)
     self.config = config
     self.window, self.latent_dim = config.window, config.latent_dim
@@ -140,7 +128,7 @@ class SkillLatentBC(latent_bc.LatentPolicyLearner):
   """
 
   def __init__(self, skills: SkillLearner, obs_dim: int, action_dim: int,
-               config: latent_bc.LatentBCConfig, seed: int = 0):
+               config: method_configs.LatentBCConfig, seed: int = 0):
     super().__init__('skill_latent_bc', seed, config, skills.decoder, obs_dim,
                      skills.latent_dim)
     self.skills = skills
@@ -208,7 +196,7 @@ class SkillLatentBC(latent_bc.LatentPolicyLearner):
                          input_signature=[spec, z_spec])
     return ResamplingActor(lambda obs, noise: choose(obs, noise).numpy(),
                            lambda obs, z: decode(obs, z).numpy(), self.window,
-                           acting.LatentNoise(latent_dim, self.config.latent_action))
+                           acting.LatentNoise(latent_dim, self.config.latent_action == 'sample'))
 
 
 class ResamplingActor:

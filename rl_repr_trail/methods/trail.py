@@ -9,7 +9,6 @@ normalized phi, z = cos(((phi - mu) / sigma) Omega^T / sqrt(d) + b).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -19,19 +18,7 @@ from rl_repr_trail.core import learner
 from rl_repr_trail.core import networks
 from rl_repr_trail.core import policies
 from rl_repr_trail.core import replicas
-
-
-@dataclasses.dataclass
-class TrailConfig:
-  """Defaults from the paper's reference protocol (TRAIL.md sections 2 and 3)."""
-
-  embed_dim: int = 256            # d, the width of phi and psi.
-  fourier_dim: int = 0            # D; 0 selects TRAIL EBM, > 0 TRAIL linear.
-  hidden: tuple[int, ...] = networks.HIDDEN
-  learning_rate: float = 3e-4
-  shuffle_prob: float = 0.1       # Chance that a row of phi (or of psi) is replaced.
-  moment_rate: float = 5e-4       # EMA rate of phi's running mean and variance.
-  entropy_term: bool = True       # The decoder's learned-temperature entropy term.
+from rl_repr_trail.methods import method_configs
 
 
 def energies(phi: tf.Tensor, psi: tf.Tensor) -> tf.Tensor:
@@ -72,7 +59,7 @@ class TrailLearner(learner.Learner):
   """
 
   def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-               config: TrailConfig, seed: int = 0):
+               config: method_configs.TrailConfig, seed: int = 0):
     super().__init__('trail', seed)
     self.config = config
     action_dim = len(action_low)
