@@ -144,6 +144,19 @@ def test_generating_from_a_weak_expert_says_so(tmp_path, monkeypatch, capsys):
   assert 'Note:' not in capsys.readouterr().out
 
 
+def test_a_dm_control_expert_is_held_to_80(tmp_path, monkeypatch):
+  """DM Control experts count from 80 (return / 10), D4RL ones from 90; the bundled
+  cheetah_run expert (86.9) is one."""
+  from rl_repr_trail.datagen import experts  # pylint: disable=g-import-not-at-top
+  assert experts.shortfall_note('cheetah_run') == ''
+  policy = experts.load_bundled('cheetah_run', 'expert')
+  monkeypatch.setattr(experts, 'POLICY_DIR', str(tmp_path))
+  for score, weak in ((85.0, False), (79.0, True)):
+    policy.metadata['normalized_score_mean'] = score
+    policy.save(experts.bundled_policy_path('cheetah_run', 'expert'))
+    assert ('below the 80 of an expert' in experts.shortfall_note('cheetah_run')) == weak
+
+
 def test_generated_ant_data_is_laid_out_as_d4rl_and_the_policy_sees_zeros(tmp_path, capsys):
   from rl_repr_trail.experiment import run_config, runner  # pylint: disable=g-import-not-at-top
   ant = tasks.get_task('ant')

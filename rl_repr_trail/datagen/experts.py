@@ -19,8 +19,10 @@ from rl_repr_trail.envs import tasks
 
 POLICY_DIR = os.path.join(os.path.dirname(__file__), 'policies')
 LEVELS = ('expert', 'medium')
-# The normalized score a bundled expert aims for; D4RL's expert policies score about 90-110.
+# The normalized score a bundled expert is held to: 90 on the D4RL tasks (D4RL's expert
+# policies score about 90-110), 80 on DM Control (score = return / 10).
 EXPERT_SCORE = 90.0
+DM_CONTROL_EXPERT_SCORE = 80.0
 
 
 class MlpPolicy:
@@ -119,13 +121,17 @@ def bundled_digest(task_name: str, level: str) -> str:
     return hashlib.sha1(f.read()).hexdigest()[:8]
 
 
+def expert_score(task_name: str) -> float:
+  return DM_CONTROL_EXPERT_SCORE if task_name in tasks.DM_CONTROL else EXPERT_SCORE
+
+
 def shortfall_note(task_name: str) -> str:
-  """A warning when the bundled expert scores below EXPERT_SCORE (its data, and the
+  """A warning when the bundled expert scores below expert_score(task) (its data, and the
   medium data picked at a third of its return, are then weaker than D4RL's), else ''."""
   score = load_bundled(task_name, 'expert').metadata.get('normalized_score_mean')
-  if score is None or score >= EXPERT_SCORE:
+  if score is None or score >= expert_score(task_name):
     return ''
   return (f'Note: the bundled {task_name} expert scores {score:.1f} (normalized), below the '
-          f'{EXPERT_SCORE:.0f} of an expert: its expert and medium data are weaker than '
+          f'{expert_score(task_name):.0f} of an expert: its expert and medium data are weaker than '
           f'their names say. Train a better one with `python -m rl_repr_trail.collect train_expert '
           f'--env={task_name}`.')
