@@ -17,7 +17,8 @@ def _rate(given: float | None, config_class: type) -> float:
   return given or config_class.learning_rate
 
 
-def _trail(config, task, low, high, fourier: bool) -> trail.TrailLearner:
+def build_trail(config, task, low, high, fourier: bool) -> trail.TrailLearner:
+  """TRAIL EBM, or with `fourier` TRAIL linear (D = config.fourier_dim)."""
   return trail.TrailLearner(task.obs_dim, low, high, method_configs.TrailConfig(
       embed_dim=config.embed_dim, hidden=config.hidden,
       learning_rate=_rate(config.embed_learning_rate, method_configs.TrailConfig),
@@ -25,32 +26,12 @@ def _trail(config, task, low, high, fourier: bool) -> trail.TrailLearner:
       seed=config.seed)
 
 
-def build_trail_ebm(config, task, low, high) -> trail.TrailLearner:
-  return _trail(config, task, low, high, fourier=False)
-
-
-def build_trail_linear(config, task, low, high) -> trail.TrailLearner:
-  return _trail(config, task, low, high, fourier=True)
-
-
-def _skills(config, task, low, high, variant: str) -> skills.SkillLearner:
+def build_skills(config, task, low, high, variant: str) -> skills.SkillLearner:
   return skills.SkillLearner(task.obs_dim, low, high, method_configs.SkillConfig(
       variant=variant, window=config.window, latent_dim=config.skill_dim,
       hidden=config.hidden,
       learning_rate=_rate(config.embed_learning_rate, method_configs.SkillConfig)),
       seed=config.seed)
-
-
-def build_opal(config, task, low, high) -> skills.SkillLearner:
-  return _skills(config, task, low, high, 'opal')
-
-
-def build_spirl(config, task, low, high) -> skills.SkillLearner:
-  return _skills(config, task, low, high, 'spirl')
-
-
-def build_skild(config, task, low, high) -> skills.SkillLearner:
-  return _skills(config, task, low, high, 'skild')
 
 
 def _latent_bc_config(config) -> method_configs.LatentBCConfig:

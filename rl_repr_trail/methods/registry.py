@@ -124,14 +124,14 @@ def baseline_label() -> str:
   return get(BASELINE).label
 
 
-def _built_by(name: str) -> Callable:
-  """The builder `name` of methods/builders.py, imported on the first call: the learners
-  import TensorFlow, which what only reads the registry (summarize, claims, the sweep)
-  does without."""
+def _built_by(name: str, *bound) -> Callable:
+  """builders.`name`(*args, *bound), methods/builders.py imported on the first call: the
+  learners import TensorFlow, which what only reads the registry (summarize, claims, the
+  sweep) does without."""
 
   def build(*args):
     from rl_repr_trail.methods import builders  # pylint: disable=g-import-not-at-top
-    return getattr(builders, name)(*args)
+    return getattr(builders, name)(*args, *bound)
 
   return build
 
@@ -142,12 +142,12 @@ register(Method('bc', 'BC', 'baseline', 'none', 'bc', _built_by('build_bc'),
 for _variant, _label in (('opal', 'OPAL'), ('spirl', 'SPiRL'), ('skild', 'SkiLD')):
   register(Method(_variant, _label, 'skill', _variant, 'latent_bc',
                   _built_by('build_skill_latent_bc'), method_configs.LatentBCConfig,
-                  _built_by(f'build_{_variant}'), method_configs.SkillConfig,
+                  _built_by('build_skills', _variant), method_configs.SkillConfig,
                   windowed=True, positive=('window', 'skill_dim')))
 register(Method('trail_ebm', 'TRAIL EBM', 'trail', 'trail_ebm', 'latent_bc',
                 _built_by('build_latent_bc'), method_configs.LatentBCConfig,
-                _built_by('build_trail_ebm'), method_configs.TrailConfig))
+                _built_by('build_trail', False), method_configs.TrailConfig))
 register(Method('trail_linear', 'TRAIL linear', 'trail', 'trail_linear', 'latent_bc',
                 _built_by('build_latent_bc'), method_configs.LatentBCConfig,
-                _built_by('build_trail_linear'), method_configs.TrailConfig,
+                _built_by('build_trail', True), method_configs.TrailConfig,
                 positive=('fourier_dim',)))
