@@ -231,7 +231,7 @@ def main(argv: list[str]) -> None:
   if wanted('trail_ebm'):
     bench('trail_ebm', ebm.update, sampler)
   if wanted('trail_linear'):
-    linear = trail.TrailLearner(OBS_DIM, low, high, method_configs.TrailConfig(fourier_dim=256))
+    linear = trail.TrailLearner(OBS_DIM, low, high, method_configs.TrailConfig(linear=True, fourier_dim=256))
     bench('trail_linear', linear.update, sampler)
   if wanted('latent_bc'):
     imitator = latent_bc.LatentBC(ebm, OBS_DIM, ACTION_DIM, method_configs.LatentBCConfig())

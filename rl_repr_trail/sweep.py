@@ -53,8 +53,7 @@ _KEYS = {'about', 'root', 'tasks', 'offline_kinds', 'methods', 'expert_sizes', '
          'settings', 'parallel', 'datasets', 'slurm'}
 _DATA_KEYS = {'source', 'offline_rows', 'expert_rows'}
 # Settings the sweep itself sets for each run.
-_PER_RUN = {'offline_data', 'expert_data', 'task', 'embed_learner', 'downstream', 'expert_size',
-            'seed', 'save_dir'}
+_PER_RUN = {'offline_data', 'expert_data', 'env', 'method', 'expert_size', 'seed', 'save_dir'}
 _PROGRESS_LINE = re.compile(r'^\[[\w ]+\] \d+/\d+ ')  # progress.Progress's lines.
 
 FLAGS = flags.FLAGS
@@ -212,17 +211,15 @@ def load_config(path: str, override: str | None = None) -> dict:
   if source not in SOURCES:
     raise SweepError(f'{path}: data source {source!r} is not one of {SOURCES}.')
   settings = config.setdefault('settings', {})
-  fields = {f.name for f in dataclasses.fields(run_config.RunConfig)}
+  fields = set(run_config.all_flags())
   for key in settings:
     if key not in fields or key in _PER_RUN:
       raise SweepError(f'{path}: settings key {key!r} is not a train_eval setting the sweep '
                        f'leaves to you; expected some of {sorted(fields - _PER_RUN)}.')
   for method in config['methods']:  # Each method's runs, checked as train_eval would.
-    spec = registry.get(method)
     try:
-      run_config.validate(run_config.RunConfig(**dict(
-          settings, embed_learner=spec.embed_learner, downstream=spec.downstream,
-          expert_data='expert', offline_data='offline')))
+      run_config.validate(run_config.from_settings(dict(
+          settings, method=method, expert_data='expert', offline_data='offline')))
     except run_config.ConfigError as e:
       raise SweepError(f'{path}: "settings": {e}') from None
   config.setdefault('parallel', 1)
@@ -277,13 +274,10 @@ def plan(config: dict, root: str) -> list[Run]:
 
 def _values(run: Run, settings: dict) -> dict:
   """Every train_eval setting of a run."""
-  spec = registry.get(run.method)
-  values = dict(settings, task=run.task, embed_learner=spec.embed_learner,
-                downstream=spec.downstream,
-                expert_data=run.expert_data, expert_size=run.expert_size, seed=run.seed,
-                save_dir=run.save_dir)
+  values = dict(settings, env=run.task, method=run.method, expert_data=run.expert_data,
+                expert_size=run.expert_size, seed=run.seed, save_dir=run.save_dir)
   if minari_datasets.is_minari(run.expert_data):
-    del values['task']  # The dataset's metadata names the environment.
+    del values['env']  # The dataset's metadata names the environment.
   if run.offline_data:
     values['offline_data'] = run.offline_data
   return values
@@ -293,8 +287,7 @@ def command(run: Run, settings: dict) -> list[str]:
   """The train_eval command line of a run."""
   values = _values(run, settings)
   args = [sys.executable, '-m', 'rl_repr_trail.train_eval']
-  for key, value in values.items():
-    name = run_config.FLAG_NAMES.get(key, key)
+  for name, value in values.items():
     if isinstance(value, bool):
       args.append(f'--{"" if value else "no"}{name}')
     elif isinstance(value, (list, tuple)):
@@ -311,7 +304,7 @@ def finished(run: Run, settings: dict) -> bool:
     return False
   with open(path) as f:
     results = json.load(f)
-  steps = settings.get('downstream_steps', run_config.RunConfig.downstream_steps)
+  steps = settings.get('downstream_steps', run_config.Schedule.downstream_steps)
   return results.get('downstream_steps') == steps
 
 
@@ -368,7 +361,7 @@ def sweep(config: dict, root: str, parallel: int, status_every: float = 0,
   # A finished run made with other settings would otherwise be skipped and summarized as
   # if it were this sweep's.
   clashes = [f'{r.label}: {diff}' for r in runs if (diff := run_directory.settings_diff(
-      r.save_dir, run_config.RunConfig(**_values(r, settings))))]
+      r.save_dir, run_config.from_settings(_values(r, settings))))]
   if clashes:
     raise SweepError(f'{root} holds runs made with other settings, as (saved, asked):\n  '
                      + '\n  '.join(clashes) + '\nPass another --root.')

@@ -59,7 +59,7 @@ def main(mode: str, out: str) -> None:
         'ebm': trail.TrailLearner(OBS, low, high, method_configs.TrailConfig(embed_dim=4, hidden=(8,)),
                                   seed=1),
         'linear': trail.TrailLearner(OBS, low, high, method_configs.TrailConfig(
-            embed_dim=4, fourier_dim=6, hidden=(8,), moment_rate=0.5), seed=2),
+            embed_dim=4, linear=True, fourier_dim=6, hidden=(8,), moment_rate=0.5), seed=2),
         'bc': behavioral_cloning.BC(OBS, low, high, method_configs.BCConfig(hidden=(8,)),
                                     seed=3),
     }

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from rl_repr_trail.core import optim
 from rl_repr_trail.core import policies
+from rl_repr_trail.core import settings
 from rl_repr_trail.data import batches
 from rl_repr_trail.data import datasets
 from rl_repr_trail.datagen import sac
@@ -170,18 +171,26 @@ def test_bc_rate_drops_at_absolute_steps_180k_and_190k():
 
 
 def test_each_shared_default_is_written_once():
-  """RunConfig's settings of the learners are their config classes' defaults, and the
-  classes agree where they share one, so changing a default in one place changes it
-  everywhere (or fails here)."""
-  run = run_config.RunConfig()
-  names = {'latent_dim': 'skill_dim'}  # SkillConfig's name: RunConfig's.
+  """A learner's setting lives in its config class only (the run config holds those classes
+  and repeats none of their fields), and a flag that several classes share has their common
+  default, so changing a default in one place changes it everywhere (or fails here)."""
+  learner_classes = (method_configs.TrailConfig, method_configs.SkillConfig,
+                     method_configs.LatentBCConfig, method_configs.BCConfig)
+  run_fields = {settings.flag_name(f) for cls in (run_config.RunConfig, run_config.DataConfig,
+                                                   run_config.Schedule)
+                for f in dataclasses.fields(cls)}
   shared = 0
-  for cls in (method_configs.TrailConfig, method_configs.SkillConfig, method_configs.LatentBCConfig,
-              method_configs.BCConfig):
+  for cls in learner_classes:
     for field in dataclasses.fields(cls):
-      name = names.get(field.name, field.name)
-      if name in ('learning_rate', 'fourier_dim') or not hasattr(run, name):
-        continue  # Rates are per method (None in RunConfig); D's 0 selects TRAIL EBM.
-      assert getattr(run, name) == field.default, (cls.__name__, field.name)
-      shared += 1
-  assert shared >= 10, shared
+      name = settings.flag_name(field)
+      assert name not in run_fields, (cls.__name__, field.name)
+      flag = run_config.all_flags().get(name)
+      if flag is None:
+        continue  # Fixed by each method (TRAIL's form, the skill variant).
+      users = [c for c in learner_classes if name in {settings.flag_name(f)
+                                                      for f in dataclasses.fields(c)}]
+      defaults = {next(f.default for f in dataclasses.fields(c) if settings.flag_name(f) == name)
+                  for c in users}
+      assert flag.default == (field.default if len(defaults) == 1 else None), (cls, name)
+      shared += len(users) > 1
+  assert shared >= 8, shared

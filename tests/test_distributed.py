@@ -70,9 +70,9 @@ def test_multi_worker_step_matches_single_device(single, tmp_path):
 
 
 def test_train_eval_runs_under_mirrored_strategy(hopper_files, tmp_path):
-  results = runner.run(run_config.RunConfig(
+  results = runner.run(run_config.from_settings(dict(
       offline_data=hopper_files['offline'], expert_data=hopper_files['expert'],
       expert_size=500, embed_dim=16, hidden=(32,), batch_size=32, pretrain_steps=100,
       downstream_steps=100, eval_interval=100, eval_episodes=1, log_interval=50,
-      checkpoint_interval=50, distribution='mirrored', save_dir=str(tmp_path / 'run')))
+      checkpoint_interval=50, distribution='mirrored', save_dir=str(tmp_path / 'run'))))
   assert results['downstream_steps'] == 100 and results['final']['step'] == 100

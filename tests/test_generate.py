@@ -172,10 +172,10 @@ def test_generated_ant_data_is_laid_out_as_d4rl_and_the_policy_sees_zeros(tmp_pa
   env.reset(seed=0)
   info = env.step(np.full(8, 0.5))[4]
   assert 'reward_contact' not in info and 'contact_cost' not in info
-  config = run_config.RunConfig(
-      embed_learner='none', downstream='bc', offline_data=None,
+  config = run_config.from_settings(dict(
+      method='bc', offline_data=None,
       expert_data='gen:ant-random-1200', expert_size=1000, hidden=(16, 16), batch_size=32,
       downstream_steps=20, eval_interval=20, eval_episodes=1, log_interval=10,
-      checkpoint_interval=20, save_dir=str(tmp_path / 'run'))
+      checkpoint_interval=20, save_dir=str(tmp_path / 'run')))
   runner.run(config)
   assert 'the policy sees dims (27, 111) as zeros' in capsys.readouterr().out

@@ -11,6 +11,7 @@ import numpy as np
 from rl_repr_trail.data import datasets
 from rl_repr_trail.datagen import generate
 from rl_repr_trail.envs import tasks
+from rl_repr_trail.experiment import run_config
 from rl_repr_trail import parity
 
 
@@ -67,7 +68,7 @@ def test_default_candidates_runs_the_paper_settings_and_without_the_entropy_term
     assert (root / variant / 'claims.md').exists() and (root / variant / 'summary.md').exists()
     with open(root / variant / 'hopper' / 'none' / 'expert500' / 'bc' / 'seed0' /
               'config.json') as f:
-      saved = json.load(f)
+      saved = run_config.from_saved(json.load(f)).flags()
     assert saved['entropy_term'] is entropy_term and saved['downstream_steps'] == 40
   assert out.count('- TRAIL beats BC: ') == 2
 

@@ -54,7 +54,8 @@ def _train(update, sampler, steps):
 @pytest.mark.parametrize('fourier_dim', [0, 64])
 def test_pretraining_learns_the_contrast(linear_system, fourier_dim):
   learner = trail.TrailLearner(OBS, -np.ones(ACT), np.ones(ACT), method_configs.TrailConfig(
-      embed_dim=16, fourier_dim=fourier_dim, hidden=(64, 64), learning_rate=1e-3))
+      embed_dim=16, linear=fourier_dim > 0, fourier_dim=fourier_dim, hidden=(64, 64),
+      learning_rate=1e-3))
   first, last = _train(learner.update, batches.Sampler(linear_system, 0), 600)
   # Telling the true next state among the batch's 64 by chance costs log(64) = 4.16; the
   # first loss depends on the initial weights (4.3 to 6.3 over 12 seeds), the last is

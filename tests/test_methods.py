@@ -29,7 +29,7 @@ def test_the_registry_names_the_six_methods_in_the_papers_column_order():
   assert registry.downstreams() == ('bc', 'latent_bc')
   for method in registry.METHODS.values():
     assert registry.from_flags(method.embed_learner, method.downstream) is method
-    config = run_config.RunConfig(embed_learner=method.embed_learner, downstream=method.downstream)
+    config = run_config.RunConfig(method=method.name)
     assert config.label == method.label and config.spec.name == method.name
   assert run_config.RunConfig().spec.name == 'trail_ebm'
   with pytest.raises(KeyError, match="'gail' is not a method"):
@@ -48,12 +48,12 @@ def toy():
 def test_a_seventh_method_runs_sweeps_and_summarizes_from_its_registry_entry(
     toy, hopper_files, tmp_path):
   save_dir = tmp_path / 'runs' / 'hopper' / 'random' / 'expert500' / toy.name / 'seed0'
-  config = run_config.RunConfig(
-      embed_learner=toy.embed_learner, downstream=toy.downstream, expert_size=500,
+  config = run_config.from_settings(dict(
+      method=toy.name, expert_size=500,
       offline_data=hopper_files['offline'], expert_data=hopper_files['expert'],
       pretrain_steps=40, downstream_steps=40, eval_interval=40, eval_episodes=1,
       log_interval=20, checkpoint_interval=40, hidden=(16, 16), batch_size=32,
-      save_dir=str(save_dir))
+      save_dir=str(save_dir)))
   results = runner.run(config)
   assert results['method'] == 'Action latent' and results['pretrain_steps'] == 40
   assert (save_dir / 'pretrain').is_dir() and results['final']['step'] == 40
@@ -64,7 +64,7 @@ def test_a_seventh_method_runs_sweeps_and_summarizes_from_its_registry_entry(
   path.write_text(json.dumps(grid))
   planned = sweep.plan(sweep.load_config(str(path)), str(tmp_path / 'planned'))
   assert [(r.method, r.offline_kind) for r in planned] == [('bc', 'none'), (toy.name, 'random')]
-  assert '--embed_learner=action_latent' in sweep.command(planned[1], {})
+  assert '--method=action_latent' in sweep.command(planned[1], {})
   bc = dict(results, method='BC', offline_data=None, pretrain_steps=0)
   (tmp_path / 'runs' / 'hopper' / 'none').mkdir()
   (tmp_path / 'runs' / 'hopper' / 'none' / 'results.json').write_text(json.dumps(bc))

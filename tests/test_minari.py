@@ -77,11 +77,11 @@ def test_episodes_become_transitions_with_their_ends(minari_dir):
 
 def test_minari_datasets_train_and_evaluate_end_to_end(minari_dir, tmp_path):
   del minari_dir
-  config = run_config.RunConfig(
+  config = run_config.from_settings(dict(
       offline_data='minari:test/hopper/random-v0', expert_data='minari:test/hopper/expert-v0',
       embed_dim=16, fourier_dim=32, hidden=(32, 32), batch_size=32, expert_size=200,
       eval_episodes=2, log_interval=50, checkpoint_interval=100, pretrain_steps=100,
-      downstream_steps=100, eval_interval=100, save_dir=str(tmp_path / 'run'))
+      downstream_steps=100, eval_interval=100, save_dir=str(tmp_path / 'run')))
   results = runner.run(config)
   with open(tmp_path / 'run' / 'results.json') as f:
     saved = json.load(f)

@@ -139,7 +139,7 @@ def test_command_passes_settings_as_train_eval_flags():
   assert args[1:3] == ['-m', 'rl_repr_trail.train_eval']
   assert set(args[3:]) == {
       '--hidden=64,64', '--nofinetune_decoder', '--window=5', '--env=ant',
-      '--embed_learner=opal', '--downstream=latent_bc', '--expert_data=ant-expert-v2',
+      '--method=opal', '--expert_data=ant-expert-v2',
       '--expert_size=10000', '--seed=3', '--save_dir=/r/x', '--offline_data=gen:ant-medium-5000'}
 
 

@@ -1,6 +1,5 @@
 """train_eval end to end on small D4RL-format files, in the real MuJoCo environment."""
 
-import dataclasses
 import json
 import os
 import pathlib
@@ -37,7 +36,7 @@ def _config(files, save_dir, **overrides):
                   pretrain_steps=200, downstream_steps=200, eval_interval=100,
                   save_dir=str(save_dir))
   settings.update(overrides)
-  return run_config.RunConfig(**settings)
+  return run_config.from_settings(settings)
 
 
 def _tags(logdir):
@@ -53,8 +52,8 @@ def _tags(logdir):
     ('spirl', 'latent_bc'), ('skild', 'latent_bc'), ('none', 'bc')])
 def test_run_writes_results_and_summaries(hopper_files, tmp_path, embed_learner, downstream):
   save_dir = tmp_path / 'run'
-  results = runner.run(_config(hopper_files, save_dir, embed_learner=embed_learner,
-                               downstream=downstream, window=4, skill_dim=3))
+  method = registry.from_flags(embed_learner, downstream).name
+  results = runner.run(_config(hopper_files, save_dir, method=method, window=4, skill_dim=3))
   with open(save_dir / 'results.json') as f:
     saved = json.load(f)
   label = registry.from_flags(embed_learner, downstream).label
@@ -111,22 +110,44 @@ def test_interrupted_run_resumes_without_redoing_work(hopper_files, tmp_path, ca
 
 def test_rerun_with_other_settings_is_refused(hopper_files, tmp_path):
   save_dir = tmp_path / 'run'
-  runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc'))
+  runner.run(_config(hopper_files, save_dir, method='bc'))
   with pytest.raises(errors.InputError, match='holds a run with other settings'):
-    runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc', seed=5))
+    runner.run(_config(hopper_files, save_dir, method='bc', seed=5))
   with pytest.raises(errors.InputError, match="'entropy_term': .True, False."):
-    runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc',
+    runner.run(_config(hopper_files, save_dir, method='bc',
                        entropy_term=False))
-  with pytest.raises(errors.InputError, match="'latent_action': .'sample', 'mean'."):
-    runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc',
-                       latent_action='mean'))
+  # A setting the method does not have is no part of its directory's identity: BC has no
+  # latent policy.
+  assert run_directory.settings_diff(str(save_dir), _config(
+      hopper_files, save_dir, method='bc', latent_action='mean')) == {}
   # A run made with the defaults before the original code's (no 'defaults' key).
   config_path = save_dir / 'config.json'
   saved = json.loads(config_path.read_text())
   del saved['defaults']
   config_path.write_text(json.dumps(saved))
   with pytest.raises(errors.InputError, match='defaults of an earlier version'):
-    runner.run(_config(hopper_files, save_dir, embed_learner='none', downstream='bc'))
+    runner.run(_config(hopper_files, save_dir, method='bc'))
+
+
+def test_a_run_directory_saved_flat_before_the_nested_settings_is_still_matched(tmp_path):
+  """config.json of DEFAULTS_VERSION 2 held one flat dict (the flags, --env as 'task', the
+  method as its pair): a rerun with the same settings resumes it, other settings are named."""
+  config = run_config.from_settings(dict(method='trail_linear', offline_data='o.hdf5',
+                                         expert_data='e.hdf5', hidden=(32, 32), seed=2))
+  flat = {'offline_data': 'o.hdf5', 'expert_data': 'e.hdf5', 'task': None,
+          'embed_learner': 'trail_linear', 'downstream': 'latent_bc', 'expert_size': 10000,
+          'embed_dim': 256, 'fourier_dim': 256, 'window': 10, 'skill_dim': 8,
+          'hidden': [32, 32], 'pretrain_steps': 5, 'downstream_steps': 5, 'batch_size': 256,
+          'embed_learning_rate': None, 'downstream_learning_rate': None,
+          'finetune_decoder': True, 'entropy_term': True, 'latent_action': 'sample',
+          'eval_interval': 5, 'eval_episodes': 1, 'log_interval': 5, 'checkpoint_interval': 5,
+          'seed': 2, 'save_dir': None, 'distribution': 'none', 'defaults': 2}
+  (tmp_path / 'config.json').write_text(json.dumps(flat))
+  assert run_directory.settings_diff(str(tmp_path), config) == {}
+  assert run_directory.settings_diff(str(tmp_path), run_config.replace(config, seed=3)) == {
+      'seed': (2, 3)}
+  assert run_directory.settings_diff(str(tmp_path), run_config.replace(
+      config, method='trail_ebm'))['method'] == ('trail_linear', 'trail_ebm')
 
 
 def test_a_checkpoint_of_other_networks_is_refused(tmp_path):
@@ -213,7 +234,7 @@ def _observations_as_group(f):
     ('unknown_dataset', "Unknown dataset name 'pong-medium-v2'"),
     ('zero_steps', '--pretrain_steps must be positive, got 0'),
     ('negative_steps', '--downstream_steps must be positive, got -5'),
-    ('bad_pair', 'is not a method'),
+    ('unknown_method', r"--method=gail: expected one of \('bc', "),
 ])
 def test_bad_input_is_named_and_writes_nothing(hopper_files, tmp_path, case, match):
   overrides = {}
@@ -243,17 +264,17 @@ def test_bad_input_is_named_and_writes_nothing(hopper_files, tmp_path, case, mat
     overrides['offline_data'] = _bad(tmp_path, name='halfcheetah.hdf5', task='halfcheetah')
   elif case == 'expert_dims':
     overrides['expert_data'] = _bad(tmp_path, name='halfcheetah.hdf5', task='halfcheetah')
-    overrides['task'] = 'hopper'
+    overrides['env'] = 'hopper'
   elif case == 'unknown_env':
-    overrides['task'] = 'pong'
+    overrides['env'] = 'pong'
   elif case == 'unknown_dataset':
     overrides['expert_data'] = 'pong-medium-v2'
   elif case == 'zero_steps':
     overrides['pretrain_steps'] = 0
   elif case == 'negative_steps':
     overrides['downstream_steps'] = -5
-  elif case == 'bad_pair':
-    overrides['downstream'] = 'bc'
+  elif case == 'unknown_method':
+    overrides['method'] = 'gail'
   save_dir = tmp_path / 'run'
   with pytest.raises(errors.InputError, match=match):
     runner.run(_config(hopper_files, save_dir, **overrides))
@@ -292,12 +313,13 @@ def test_default_task_runs_end_to_end_at_reduced_scale(tmp_path):
 
 # Runs train_eval's main with runner.run replaced by a stub that prints each config.
 _STUBBED_TRAIN_EVAL = """
-import dataclasses, json, sys
+import json, sys
 from absl import app
 from rl_repr_trail import train_eval
 from rl_repr_trail.experiment import runner
 def stub(config):
-  print('CONFIG ' + json.dumps(dataclasses.asdict(config)), flush=True)
+  print('CONFIG ' + json.dumps(dict(config.flags(), embed_learner=config.spec.embed_learner,
+                                     downstream=config.spec.downstream)), flush=True)
   score = {'normalized_score_mean': 1.0, 'normalized_score_std': 0.0, 'return_mean': 1.0}
   return {'method': config.label, 'final': score, 'best': score}
 runner.run = stub
@@ -342,6 +364,9 @@ def test_method_flag_names_the_pair_and_refuses_to_contradict_it():
   assert 'error: --method=bc runs --embed_learner=none, not --embed_learner=opal' in proc.stderr
   proc, _ = _stubbed_train_eval('--method=opal', '--downstream=latent_bc', *data_flags)
   assert proc.returncode == 0, proc.stderr[-3000:]  # Agreeing flags are fine.
+  proc, configs = _stubbed_train_eval('--downstream=bc', *data_flags)  # With trail_ebm.
+  assert proc.returncode == 2 and not configs and 'Traceback' not in proc.stderr
+  assert 'error: --embed_learner=trail_ebm with --downstream=bc is not a method' in proc.stderr
 
 
 @pytest.mark.parametrize('flag', ['--env=walker2d', '--method=bc', '--embed_learner=opal',
@@ -385,7 +410,7 @@ def test_a_diverging_run_stops_keeps_its_checkpoint_and_resumes_once_fixed(hoppe
                  checkpoint_interval=100, log_interval=50)
   # Latent BC at a rate that blows its weights past float32's range within a few steps;
   # pretraining (checkpointed at step 100) went well.
-  bad = dataclasses.replace(good, downstream_learning_rate=1e4)
+  bad = run_config.replace(good, downstream_learning_rate=1e4)
   with pytest.raises(errors.RunError, match=r'\[downstream\] diverged between steps 0 and 50: '
                      r'.*(nan|inf).*no checkpoint of this phase was saved') as error:
     runner.run(bad)
@@ -405,7 +430,7 @@ def test_a_diverging_run_stops_keeps_its_checkpoint_and_resumes_once_fixed(hoppe
 
 def test_a_state_with_a_non_finite_weight_is_never_saved(hopper_files, tmp_path):
   save_dir = tmp_path / 'run'
-  config = _config(hopper_files, save_dir, embed_learner='none', downstream='bc',
+  config = _config(hopper_files, save_dir, method='bc',
                    downstream_steps=100, checkpoint_interval=50, log_interval=50)
   original = behavioral_cloning.BC.update
 
@@ -445,7 +470,7 @@ def test_a_second_run_on_a_locked_directory_is_refused_and_a_stale_lock_taken_ov
     hopper_files, tmp_path, capsys):
   save_dir = tmp_path / 'run'
   save_dir.mkdir()
-  config = _config(hopper_files, save_dir, embed_learner='none', downstream='bc',
+  config = _config(hopper_files, save_dir, method='bc',
                    downstream_steps=50, eval_interval=50, checkpoint_interval=50)
   live = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
   try:
@@ -472,7 +497,7 @@ def test_a_resumed_run_uses_the_learning_rate_it_is_given(hopper_files, tmp_path
                   checkpoint_interval=100)
   runner.run(first)
   os.remove(save_dir / 'results.json')
-  runner.run(dataclasses.replace(first, pretrain_steps=200, embed_learning_rate=1e-3))
+  runner.run(run_config.replace(first, pretrain_steps=200, embed_learning_rate=1e-3))
   reader = tf.train.load_checkpoint(str(save_dir / 'pretrain'))
   rates = {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
            if 'learning_rate' in k and 'temperature' not in k}
@@ -496,26 +521,27 @@ def _readme_flag_rows() -> list[tuple[str, str]]:
 
 
 def test_readme_flag_table_matches_the_defaults():
-  """Each default README's table states is the flag's, i.e. its RunConfig field's (train_eval
-  defines a flag per field with the field's default), or for a rate chosen by method the
-  config dataclasses'; a flag that is no RunConfig field fails too."""
-  fields = {run_config.FLAG_NAMES.get(f.name, f.name): f.default
-            for f in dataclasses.fields(run_config.RunConfig)}
+  """README's table lists every flag made from the config dataclasses, each with their
+  default (for a rate chosen by method, the config classes'); a row naming no flag fails."""
+  defaults = {name: flag.default for name, flag in run_config.all_flags().items()}
+  method = registry.get(run_config.RunConfig.method)  # The pair's flags name its method.
+  defaults.update(embed_learner=method.embed_learner, downstream=method.downstream)
   rates = {'embed_learning_rate': (method_configs.TrailConfig.learning_rate,
                                    method_configs.SkillConfig.learning_rate),
            'downstream_learning_rate': (method_configs.LatentBCConfig.learning_rate,
                                         method_configs.BCConfig.learning_rate)}
   rows = _readme_flag_rows()
-  assert len(rows) > 15, rows
-  fields['method'] = run_config.RunConfig().spec.name  # --method names the method of the pair.
+  assert sorted({name for name, _ in rows}) == sorted(defaults), rows
   for name, documented in rows:
-    default = fields[name]
+    default = defaults[name]
     first = documented.split(' (')[0].strip('`')
     if name in rates:  # "3e-4 (skills: 1e-4)": the method's config, then the other's.
       other = float(re.search(r'\(\w+: ([\d.e-]+)\)', documented).group(1))
       assert (float(first), other) == rates[name], (name, documented)
     elif isinstance(default, bool):
       assert first == ('on' if default else 'off'), (name, documented, default)
+    elif isinstance(default, tuple):
+      assert tuple(int(v) for v in first.split(',')) == default, (name, documented, default)
     elif isinstance(default, (int, float)):
       assert float(first) == default, (name, documented, default)
     elif default is None:

@@ -5,12 +5,15 @@ pi(a | s, z) by maximum likelihood, and latent BC then imitates z* = a* with pi_
 shows the contract (latent_bc.LatentEmbedding, registry.Method), not a useful method.
 """
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
 from rl_repr_trail.core import learner
 from rl_repr_trail.core import policies
 from rl_repr_trail.core import replicas
+from rl_repr_trail.core.settings import setting
 from rl_repr_trail.methods import builders
 from rl_repr_trail.methods import method_configs
 from rl_repr_trail.methods import registry
@@ -43,13 +46,18 @@ class ActionAsLatent(learner.Learner):
     return self.finish({'loss': loss})
 
 
-def make_embedding(config, task, low, high) -> ActionAsLatent:
-  return ActionAsLatent(task.obs_dim, low, high, config.hidden,
-                        config.embed_learning_rate or 1e-3)
-
-
+@dataclasses.dataclass
 class ToyConfig:
-  learning_rate = 1e-3
+  """Its settings: each field a train_eval flag (shared by name with the other methods')."""
+
+  hidden: tuple[int, ...] = setting(method_configs.HIDDEN, 'Hidden layer sizes of every MLP.')
+  learning_rate: float = setting(1e-3, 'Pretraining Adam rate.', flag='embed_learning_rate',
+                                 identity=False)
+
+
+def make_embedding(config, task, low, high) -> ActionAsLatent:
+  return ActionAsLatent(task.obs_dim, low, high, config.embedding.hidden,
+                        config.embedding.learning_rate)
 
 
 METHOD = registry.Method(

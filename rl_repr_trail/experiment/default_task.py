@@ -44,7 +44,7 @@ def scale() -> float:
 def configs(save_root: str | None = None, overrides: dict | None = None
             ) -> list[run_config.RunConfig]:
   """TRAIL EBM and BC on the same data, scaled by $TRAIL_DEFAULT_SCALE, then with
-  `overrides` (RunConfig fields, e.g. from command-line flags) applied to both."""
+  `overrides` ({flag: value}, e.g. from the command line) applied to both."""
   k = scale()
   size = lambda n: max(int(n * k), 1)
   steps = lambda n: max(int(n * k), 10)
@@ -61,9 +61,8 @@ def configs(save_root: str | None = None, overrides: dict | None = None
     method = registry.get(name)
     # Flags given (in `common`) win over the default task's pretraining steps.
     settings = {'pretrain_steps': steps(PRETRAIN_STEPS), **common} if method.pretrains else common
-    out.append(run_config.RunConfig(
-        embed_learner=method.embed_learner, downstream=method.downstream,
-        save_dir=os.path.join(save_root, name), **settings))
+    out.append(run_config.from_settings(
+        dict(settings, method=name, save_dir=os.path.join(save_root, name))))
   return out
 
 

@@ -4,7 +4,6 @@ and the lock that keeps a second process out."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import socket
@@ -14,11 +13,11 @@ from rl_repr_trail.experiment import run_config
 
 
 def default_save_dir(config: run_config.RunConfig, task: tasks.Task) -> str:
-  return os.path.join('runs', task.name, config.spec.name, f'seed{config.seed}')
+  return os.path.join('runs', task.name, config.method, f'seed{config.seed}')
 
 
 def settings_diff(save_dir: str, config: run_config.RunConfig) -> dict:
-  """{field: (saved, asked)} of the identity fields on which the run saved in `save_dir`
+  """{flag: (saved, asked)} of the identity fields on which the run saved in `save_dir`
   (if any) differs from `config`."""
   path = os.path.join(save_dir, 'config.json')
   if not os.path.exists(path):
@@ -27,11 +26,7 @@ def settings_diff(save_dir: str, config: run_config.RunConfig) -> dict:
     saved = json.load(f)
   if saved.get('defaults', 1) != run_config.DEFAULTS_VERSION:
     return {'defaults': (saved.get('defaults', 1), run_config.DEFAULTS_VERSION)}
-  # Fields added since the run was made read as their defaults.
-  defaults = json.loads(json.dumps(dataclasses.asdict(run_config.RunConfig())))
-  theirs = {k: saved.get(k, defaults[k]) for k in run_config.IDENTITY}
-  ours = json.loads(json.dumps(config.identity()))
-  return {k: (theirs[k], ours[k]) for k in run_config.IDENTITY if theirs[k] != ours[k]}
+  return run_config.identity_diff(run_config.from_saved(saved), config)
 
 
 def check(save_dir: str, config: run_config.RunConfig) -> None:

@@ -42,27 +42,27 @@ class _Inputs:
 
 
 def _resolve_task(config: run_config.RunConfig) -> tasks.Task:
-  minari_names = [n for n in (config.expert_data, config.offline_data)
+  minari_names = [n for n in (config.data.expert_data, config.data.offline_data)
                   if minari_datasets.is_minari(n)]
   if minari_names:
     found = {name: minari_datasets.task(name) for name in minari_names}
     if len({t.env_id for t in found.values()}) > 1:
       raise run_config.ConfigError(f'The Minari datasets are of different environments: '
                                    f'{ {n: t.env_id for n, t in found.items()} }.')
-    if config.task:
+    if config.data.task:
       raise run_config.ConfigError(
-          f'--env={config.task}: a Minari dataset names its own environment '
+          f'--env={config.data.task}: a Minari dataset names its own environment '
           f'({next(iter(found.values())).env_id}); leave --env out.')
     return next(iter(found.values()))
-  if config.task:
-    return tasks.get_task(config.task)
-  for name in (config.expert_data, config.offline_data):
+  if config.data.task:
+    return tasks.get_task(config.data.task)
+  for name in (config.data.expert_data, config.data.offline_data):
     if name and not datasets.is_path(name):
       return tasks.task_for_dataset(name)
-  task = datasets.read_metadata(datasets.resolve_path(config.expert_data)).get('task')
+  task = datasets.read_metadata(datasets.resolve_path(config.data.expert_data)).get('task')
   if task is None:
     raise run_config.ConfigError(
-        f'Cannot tell the task of {config.expert_data} (no metadata/task in the file): pass '
+        f'Cannot tell the task of {config.data.expert_data} (no metadata/task in the file): pass '
         f'--env, one of {sorted(tasks.TASKS)}.')
   return tasks.get_task(str(task))
 
@@ -87,11 +87,11 @@ def load_inputs(config: run_config.RunConfig) -> _Inputs:
   task = _resolve_task(config)
   offline = None
   if config.spec.pretrains:
-    offline = _load(config.offline_data)
+    offline = _load(config.data.offline_data)
     _check_dims(offline, task, 'offline_data')
-  expert = _load(config.expert_data)
+  expert = _load(config.data.expert_data)
   _check_dims(expert, task, 'expert_data')
-  expert = expert.first_transitions(config.expert_size)
+  expert = expert.first_transitions(config.data.expert_size)
   window = config.spec.window(config)
   for flag, dataset in (('offline_data', offline), ('expert_data', expert)):
     if dataset is None:
@@ -181,9 +181,9 @@ class _Phase:
     if start:
       print(f'[{self.name}] resuming from step {start}.', flush=True)
     tracker = progress.Progress(self.name, self.total, start)
-    intervals = [config.log_interval, config.checkpoint_interval]
+    intervals = [config.schedule.log_interval, config.schedule.checkpoint_interval]
     if on_eval:
-      intervals.append(config.eval_interval)
+      intervals.append(config.schedule.eval_interval)
     step, last_time, last_step = start, time.time(), start
     started = last_time
     while step < self.total:
@@ -193,7 +193,7 @@ class _Phase:
       step += n
       self.step.assign(step)
       done = step == self.total
-      if step % config.log_interval == 0 or done:
+      if step % config.schedule.log_interval == 0 or done:
         now = time.time()
         rate = (step - last_step) / max(now - last_time, 1e-9)
         last_time, last_step = now, step
@@ -202,11 +202,11 @@ class _Phase:
             tf.summary.scalar(f'{self.name}/{key}', value)
           tf.summary.scalar(f'{self.name}/steps_per_sec', rate)
         tracker.update(step, f'loss {float(metrics["loss"]):.3f}', force=done)
-      if on_eval and (step % config.eval_interval == 0 or done):
+      if on_eval and (step % config.schedule.eval_interval == 0 or done):
         eval_start = time.time()
         on_eval(step)
         self.seconds['evaluation'] += time.time() - eval_start
-      if step % config.checkpoint_interval == 0 or done:
+      if step % config.schedule.checkpoint_interval == 0 or done:
         self._check_weights(step)
         self.manager.save(checkpoint_number=step)
       if step == last_step:  # Time spent evaluating or saving is not training time.
@@ -224,9 +224,9 @@ def run(config: run_config.RunConfig) -> dict:
   run_directory.check(save_dir, config)
   print(f'{config.label} on {task.name} ({task.env_id}); run directory {save_dir}', flush=True)
   if inputs.offline is not None:
-    print(f'  offline data: {config.offline_data} = {inputs.offline.source} '
+    print(f'  offline data: {config.data.offline_data} = {inputs.offline.source} '
           f'({inputs.offline.num_transitions} transitions)')
-  print(f'  expert data: {config.expert_data} = {inputs.expert.source} '
+  print(f'  expert data: {config.data.expert_data} = {inputs.expert.source} '
         f'({inputs.expert.num_transitions} transitions)')
   if inputs.zero_contact_forces:
     print(f'  the data has zero contact forces: the policy sees dims {task.contact_dims} as zeros')
@@ -275,7 +275,7 @@ def _pretrain(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
     embedding = method.make_embedding(config, inputs.task, low, high)
     sampler = batches.Sampler(inputs.offline, config.seed, window=method.window(config))
   inputs.offline = None  # The sampler holds the data as tensors: free the numpy copy.
-  phase = _Phase('pretrain', save_dir, config.pretrain_steps, config, writer,
+  phase = _Phase('pretrain', save_dir, config.schedule.pretrain_steps, config, writer,
                  learner=embedding, sampler=sampler)
   phase.run(training.compile_steps(embedding.update, sampler, config.batch_size, strategy))
   return embedding, phase
@@ -290,7 +290,7 @@ def _imitate(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
   with strategy.scope():
     learner, sampler = config.spec.make_downstream(config, task, low, high, embedding,
                                                    inputs.expert)
-  phase = _Phase('downstream', save_dir, config.downstream_steps, config, writer,
+  phase = _Phase('downstream', save_dir, config.schedule.downstream_steps, config, writer,
                  learner=learner, sampler=sampler)
   evals_path = os.path.join(save_dir, 'evals.jsonl')
   policy = learner.actor(task.obs_dim)
@@ -298,7 +298,7 @@ def _imitate(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
   def evaluate(step: int) -> None:
     if not chief:
       return
-    returns = evaluation.run_episodes(policy, task, config.eval_episodes,
+    returns = evaluation.run_episodes(policy, task, config.schedule.eval_episodes,
                                       seed=config.seed * 1000 + step,
                                       zero_contact_forces=inputs.zero_contact_forces)
     stats = evaluation.summarize(task, returns)
@@ -320,17 +320,17 @@ def _write_results(save_dir: str, config: run_config.RunConfig, task: tasks.Task
                    t0: float) -> dict:
   """results.json from the evaluations, and the run's one-line summary."""
   evals_path = os.path.join(save_dir, 'evals.jsonl')
-  evals = evaluation.read_evals(evals_path, upto=config.downstream_steps)
+  evals = evaluation.read_evals(evals_path, upto=config.schedule.downstream_steps)
   if not evals:  # A finished run asked for fewer steps than it had: evaluate it now.
     evaluate(phase.current)
     evals = evaluation.read_evals(evals_path)
   best = max(evals, key=lambda e: e['normalized_score_mean'])
   results = {
       'method': config.label, 'task': task.name, 'env_id': task.env_id,
-      'offline_data': config.offline_data, 'expert_data': config.expert_data,
-      'expert_size': config.expert_size, 'seed': config.seed,
+      'offline_data': config.data.offline_data, 'expert_data': config.data.expert_data,
+      'expert_size': config.data.expert_size, 'seed': config.seed,
       'final': evals[-1], 'best': best,
-      'pretrain_steps': config.pretrain_steps if pretrain else 0,
+      'pretrain_steps': config.schedule.pretrain_steps if pretrain else 0,
       'downstream_steps': phase.current, 'wall_time_s': time.time() - t0,
       'time_s': {'pretraining': pretrain.seconds['training'] if pretrain else 0.0,
                  'downstream': phase.seconds['training'],

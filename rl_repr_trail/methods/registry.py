@@ -1,8 +1,8 @@
 """The method registry: the one place that names the methods.
 
-Each Method says how its run is built from a run's settings (a run_config.RunConfig): the
-embedding learner it pretrains on the offline data (none for BC) and the downstream
-learner that imitates the expert data. The runner, the binaries, the sweep, summarize,
+Each Method says how its run is built from a run's settings (a run_config.RunConfig, which
+holds the method's own config dataclasses): the embedding learner it pretrains on the
+offline data (none for BC) and the downstream learner that imitates the expert data. The runner, the binaries, the sweep, summarize,
 claims and the default task read every method name, label and list from here.
 
 Adding a method is a module with its learners, one `register(Method(...))` and a test
@@ -64,8 +64,10 @@ class Method:
   downstream_config: type          # Its downstream config dataclass (defaults, rate).
   make_embedding: MakeEmbedding | None = None
   embedding_config: type | None = None
+  # Fields of its embedding config that the method fixes (no flag changes them).
+  embedding_preset: dict[str, Any] = dataclasses.field(default_factory=dict)
   windowed: bool = False           # Learns from windows of --window steps.
-  positive: tuple[str, ...] = ()   # RunConfig fields it needs positive, beyond the common.
+  positive: tuple[str, ...] = ()   # Flags it needs positive, beyond the common ones.
 
   @property
   def pretrains(self) -> bool:
@@ -73,7 +75,7 @@ class Method:
 
   def window(self, config: 'RunConfig') -> int:
     """Steps per training item: --window for windowed methods, else 0 (transitions)."""
-    return config.window if self.windowed else 0
+    return config.embedding.window if self.windowed else 0
 
 
 METHODS: dict[str, Method] = {}
@@ -124,14 +126,14 @@ def baseline_label() -> str:
   return get(BASELINE).label
 
 
-def _built_by(name: str, *bound) -> Callable:
-  """builders.`name`(*args, *bound), methods/builders.py imported on the first call: the
-  learners import TensorFlow, which what only reads the registry (summarize, claims, the
-  sweep) does without."""
+def _built_by(name: str) -> Callable:
+  """builders.`name`, methods/builders.py imported on the first call: the learners import
+  TensorFlow, which what only reads the registry (summarize, claims, the sweep) does
+  without."""
 
   def build(*args):
     from rl_repr_trail.methods import builders  # pylint: disable=g-import-not-at-top
-    return getattr(builders, name)(*args, *bound)
+    return getattr(builders, name)(*args)
 
   return build
 
@@ -142,12 +144,12 @@ register(Method('bc', 'BC', 'baseline', 'none', 'bc', _built_by('build_bc'),
 for _variant, _label in (('opal', 'OPAL'), ('spirl', 'SPiRL'), ('skild', 'SkiLD')):
   register(Method(_variant, _label, 'skill', _variant, 'latent_bc',
                   _built_by('build_skill_latent_bc'), method_configs.LatentBCConfig,
-                  _built_by('build_skills', _variant), method_configs.SkillConfig,
+                  _built_by('build_skills'), method_configs.SkillConfig, {'variant': _variant},
                   windowed=True, positive=('window', 'skill_dim')))
 register(Method('trail_ebm', 'TRAIL EBM', 'trail', 'trail_ebm', 'latent_bc',
                 _built_by('build_latent_bc'), method_configs.LatentBCConfig,
-                _built_by('build_trail', False), method_configs.TrailConfig))
+                _built_by('build_trail'), method_configs.TrailConfig, {'linear': False}))
 register(Method('trail_linear', 'TRAIL linear', 'trail', 'trail_linear', 'latent_bc',
                 _built_by('build_latent_bc'), method_configs.LatentBCConfig,
-                _built_by('build_trail', True), method_configs.TrailConfig,
+                _built_by('build_trail'), method_configs.TrailConfig, {'linear': True},
                 positive=('fourier_dim',)))

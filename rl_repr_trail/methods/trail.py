@@ -65,13 +65,13 @@ class TrailLearner(learner.Learner):
     action_dim = len(action_low)
     self.phi = networks.mlp(obs_dim + action_dim, config.hidden, config.embed_dim, 'phi')
     self.psi = networks.mlp(obs_dim, config.hidden, config.embed_dim, 'psi')
-    self.latent_dim = config.fourier_dim or config.embed_dim
+    self.latent_dim = config.latent_dim
     self.decoder = policies.TanhGaussianPolicy(obs_dim + self.latent_dim, action_low,
                                                action_high, config.hidden, name='decoder')
     self.temperature = policies.Temperature(action_dim, config.learning_rate,
                                             config.entropy_term)
     self.build_optimizer(config.learning_rate)
-    if config.fourier_dim:
+    if config.linear:
       rng = np.random.default_rng(seed)
       self.omega = tf.Variable(rng.standard_normal((config.fourier_dim, config.embed_dim)),
                                dtype=tf.float32, trainable=False, name='omega')
@@ -87,7 +87,7 @@ class TrailLearner(learner.Learner):
 
   def features(self, phi: tf.Tensor) -> tf.Tensor:
     """The latent action from phi's output (identity for EBM, Fourier features for linear)."""
-    if not self.config.fourier_dim:
+    if not self.config.linear:
       return phi
     normalized = (phi - self.phi_mean) / tf.sqrt(self.phi_var + 1e-8)
     return random_fourier_features(normalized, self.omega, self.fourier_bias)
@@ -127,7 +127,7 @@ class TrailLearner(learner.Learner):
       loss = contrastive + decoder_nll + entropy_term
     self.apply_gradients(tape, loss)
     alpha_loss = self.temperature.update(sample_log_prob)
-    if self.config.fourier_dim:
+    if self.config.linear:
       phi_sum = replicas.replica_sum(tf.reduce_sum(tf.stop_gradient(phi), axis=0))
       phi_sq = replicas.replica_sum(tf.reduce_sum(tf.square(tf.stop_gradient(phi)), axis=0))
       mean = phi_sum / tf.cast(global_size, tf.float32)

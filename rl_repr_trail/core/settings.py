@@ -1,0 +1,26 @@
+"""A settings dataclass field: its default, its command-line flag and whether it is part of
+a run directory's identity. Plain data (no TensorFlow): the binaries generate their flags
+and help text from these fields, so each default and its description are written once."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+
+def setting(default: Any, help: str, *, flag: str | None = None, identity: bool = True,
+            choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None
+            ) -> Any:  # pylint: disable=redefined-builtin
+  """A field whose flag is `flag` (default: the field's name), whose values are `choices`
+  (or what calling it returns, when they may grow). identity=False: a rerun of a run
+  directory may change it (how long, how often, how fast, where)."""
+  return dataclasses.field(default=default, metadata={
+      'help': help, 'flag': flag, 'identity': identity, 'choices': choices})
+
+
+def flag_name(field: dataclasses.Field) -> str:
+  return field.metadata.get('flag') or field.name
+
+
+def in_identity(field: dataclasses.Field) -> bool:
+  return field.metadata.get('identity', True)
