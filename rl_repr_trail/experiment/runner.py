@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from rl_repr_trail.core import devices
 from rl_repr_trail.core import errors
@@ -245,7 +246,8 @@ def _run_in(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
   run_directory.write_json(os.path.join(save_dir, 'config.json'),
                            {**dataclasses.asdict(config), 'defaults': run_config.DEFAULTS_VERSION})
   t0 = time.time()
-  tf.random.set_seed(config.seed)
+  # Seeds Python's random too: Keras draws each unseeded initializer's seed from it.
+  tf_keras.utils.set_random_seed(config.seed)
   writer = tf.summary.create_file_writer(os.path.join(save_dir, 'tb'))
   low, high = _action_bounds(inputs.task)
   embedding, pretrain = _pretrain(save_dir, config, inputs, strategy, writer, low, high)
