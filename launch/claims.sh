@@ -4,7 +4,7 @@
 # what ratio, and whether the skill methods degrade on random data
 # (runs/claims_reduced/claims.md).
 #
-#   launch/claims.sh [reduced] [sweep flags: --parallel=N --root=DIR --override=JSON]
+#   launch/claims.sh [reduced] [sweep flags: --parallel=N --root=DIR --override=JSON --check --estimate]
 source "$(dirname "$0")/common.sh"
 scale=reduced
 if [[ $# -gt 0 && "$1" != --* ]]; then scale="$1"; shift; fi

@@ -4,7 +4,7 @@
 # the paper's settings (ROOT/entropy) and with entropy_term false (ROOT/noentropy), each
 # summarized, with claims' ratios and verdicts. docs/results.md lists what it gave.
 #
-#   launch/default_candidates.sh [sweep flags: --parallel=N --root=DIR --override=JSON]
+#   launch/default_candidates.sh [sweep flags: --parallel=N --root=DIR --override=JSON --check --estimate]
 # (default root runs/default_candidates; an --override applies to both passes).
 source "$(dirname "$0")/common.sh"
 top=runs/default_candidates

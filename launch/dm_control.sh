@@ -3,7 +3,7 @@
 # collect tooling (SAC experts on dm_control, flattened observations), several seeds,
 # then a summary table and plots (runs/dm_control_SCALE/summary.md, plots/).
 #
-#   launch/dm_control.sh [quick|paper] [sweep flags: --parallel=N --root=DIR --override=JSON]
+#   launch/dm_control.sh [quick|paper] [sweep flags: --parallel=N --root=DIR --override=JSON --check --estimate]
 #
 # quick (default): cartpole_swingup, checks the whole pipeline in minutes.
 # paper: cartpole_swingup, cheetah_run, walker_walk, quadruped_run; each needs its bundled

@@ -2,7 +2,7 @@
 # The paper's locomotion table: every method on D4RL-protocol locomotion data, several
 # seeds, then a summary table and plots (runs/locomotion_SCALE/summary.md, plots/).
 #
-#   launch/locomotion.sh [quick|antkey|antreduced|paper] [sweep flags: --parallel=N --root=DIR --override=JSON]
+#   launch/locomotion.sh [quick|antkey|antreduced|paper] [sweep flags: --parallel=N --root=DIR --override=JSON --check --estimate]
 #
 # The scale names a config, launch/configs/locomotion_SCALE.json:
 # quick (default): hopper, checks the whole pipeline in minutes.

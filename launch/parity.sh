@@ -3,7 +3,7 @@
 # section 10), 3 seeds, then this project's scores beside the original's, with the
 # difference and whether it is within seed noise (runs/parity_section10/parity.md).
 #
-#   launch/parity.sh [section10] [sweep flags: --parallel=N --root=DIR --override=JSON]
+#   launch/parity.sh [section10] [sweep flags: --parallel=N --root=DIR --override=JSON --check --estimate]
 source "$(dirname "$0")/common.sh"
 scale=section10
 if [[ $# -gt 0 && "$1" != --* ]]; then scale="$1"; shift; fi

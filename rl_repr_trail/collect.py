@@ -1,6 +1,8 @@
 r"""Expert policies and generated datasets.
 
   python -m rl_repr_trail.collect train_expert --env=hopper [--total_steps=1000000]
+  python -m rl_repr_trail.collect train_expert --env=hopper --until_medium
+  python -m rl_repr_trail.collect export_replay_policies --env=hopper
   python -m rl_repr_trail.collect export_policies --env=hopper
   python -m rl_repr_trail.collect export_resume_state --env=hopper
   python -m rl_repr_trail.collect evaluate_policies [--env=hopper] [--episodes=10]
@@ -12,6 +14,10 @@ train_expert resumes from its run directory ($TRAIL_EXPERT_DIR/ENV, default
 package. export_resume_state writes what an unfinished run needs to go on on another
 machine (a few MB, no replay) to launch/expert_state/ENV, where train_expert in an empty
 run directory starts from it. datasets writes D4RL-format HDF5 into $TRAIL_DATA_DIR.
+
+--until_medium trains a separate SAC run (run directory ENV-medium-replay) that stops at
+the first evaluation reaching the bundled medium policy's score; export_replay_policies
+then bundles its snapshots up to that step, from which gen:ENV-medium-replay is made.
 """
 
 import os
@@ -34,6 +40,9 @@ flags.DEFINE_integer('total_steps', 1_000_000, 'SAC environment steps (one updat
 flags.DEFINE_integer('eval_every', 10_000, 'SAC steps between evaluations and checkpoints.')
 flags.DEFINE_integer('update_every', 50, 'SAC collects this many steps, then makes as many '
                      'updates in one compiled call.')
+flags.DEFINE_bool('until_medium', False, 'train_expert and export_resume_state: the '
+                  'medium-replay run (run directory ENV-medium-replay), which stops at the first '
+                  'evaluation that reaches the bundled medium policy\'s normalized score.')
 flags.DEFINE_integer('threads', None, 'SAC: TensorFlow ops run at once, one thread each '
                      '(default: one per core; 1 leaves the other cores to other work).')
 flags.DEFINE_enum('kind', None, generate.KINDS, 'Dataset kind.')
@@ -42,8 +51,8 @@ flags.DEFINE_integer('num_envs', 8, 'Environments stepped together when collecti
 flags.DEFINE_integer('episodes', 10, 'Episodes per policy for evaluate_policies.')
 flags.DEFINE_integer('seed', 0, 'Random seed.')
 
-COMMANDS = ('train_expert', 'export_policies', 'export_resume_state', 'evaluate_policies',
-            'datasets')
+COMMANDS = ('train_expert', 'export_policies', 'export_resume_state', 'export_replay_policies',
+            'evaluate_policies', 'datasets')
 
 
 def _task() -> tasks.Task:
@@ -61,9 +70,23 @@ def train_expert() -> None:
   if FLAGS.threads:
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
   task = _task()
+  stop_score = None
+  if FLAGS.until_medium:
+    stop_score = experts.load_bundled(task.name, 'medium').metadata['normalized_score_mean']
   config = sac.SacConfig(total_steps=FLAGS.total_steps, eval_every=FLAGS.eval_every,
-                         update_every=FLAGS.update_every, seed=FLAGS.seed)
-  sac.train(task, FLAGS.run_dir or sac.default_run_dir(task.name), config)
+                         update_every=FLAGS.update_every, seed=FLAGS.seed, stop_score=stop_score)
+  sac.train(task, _run_dir(task), config, state_name=_state_name(task))
+
+
+def _state_name(task: tasks.Task, until_medium: bool | None = None) -> str:
+  """The run's name under launch/expert_state and $TRAIL_EXPERT_DIR."""
+  until_medium = FLAGS.until_medium if until_medium is None else until_medium
+  return f'{task.name}-medium-replay' if until_medium else task.name
+
+
+def _run_dir(task: tasks.Task, until_medium: bool | None = None) -> str:
+  from rl_repr_trail.datagen import sac  # pylint: disable=g-import-not-at-top
+  return FLAGS.run_dir or sac.default_run_dir(_state_name(task, until_medium))
 
 
 def export_policies() -> None:
@@ -81,9 +104,19 @@ def export_policies() -> None:
 def export_resume_state() -> None:
   from rl_repr_trail.datagen import sac  # pylint: disable=g-import-not-at-top
   task = _task()
-  dest = os.path.join(sac.RESUME_STATE_DIR, task.name)
-  size = sac.export_resume_state(FLAGS.run_dir or sac.default_run_dir(task.name), dest)
+  dest = os.path.join(sac.RESUME_STATE_DIR, _state_name(task))
+  size = sac.export_resume_state(_run_dir(task), dest, all_snapshots=FLAGS.until_medium)
   print(f'{task.name}: resume state, {size / 1e6:.1f} MB -> {dest}')
+
+
+def export_replay_policies() -> None:
+  from rl_repr_trail.datagen import replay  # pylint: disable=g-import-not-at-top
+  task = _task()
+  path = replay.bundle_path(task.name)
+  info = replay.write(_run_dir(task, until_medium=True), path)
+  print(f'{task.name}: {len(info["snapshot_scores"])} snapshots up to step {info["end_step"]} '
+        f'(which scored {info["end_score"]:.1f}, the medium policy '
+        f'{info["stop_score"]:.1f}), {os.path.getsize(path) / 1e6:.1f} MB -> {path}')
 
 
 def evaluate_policies() -> None:

@@ -2,6 +2,7 @@ r"""Runs a grid of experiments: tasks x offline data x methods x expert sizes x 
 
   python -m rl_repr_trail.sweep launch/configs/locomotion_quick.json [--parallel=2] \
       [--root=DIR] [--override='{"seeds": [0]}'] [--executor=slurm --slurm_partition=P]
+  python -m rl_repr_trail.sweep CONFIG --check [--estimate]   # the plan, nothing run
 
 The config is JSON (see launch/configs/ for commented examples in their "about"):
   tasks, offline_kinds (random, medium, medium-replay, ...), methods (names of the
@@ -43,6 +44,7 @@ from rl_repr_trail.data import datasets
 from rl_repr_trail.data import minari_datasets
 from rl_repr_trail.datagen import generate
 from rl_repr_trail.envs import tasks
+from rl_repr_trail.experiment import preflight
 from rl_repr_trail.experiment import run_config
 from rl_repr_trail.experiment import run_directory
 from rl_repr_trail.methods import registry
@@ -77,6 +79,11 @@ flags.DEFINE_integer('gpus_per_run', None, 'GPUs of a run\'s job (default: the c
                      'slurm.gpus_per_run, else 0).', lower_bound=0)
 flags.DEFINE_integer('array_parallelism', None, 'Runs of the job array at once (default: the '
                      'config\'s slurm.array_parallelism, else --parallel).', lower_bound=1)
+flags.DEFINE_bool('check', False, 'Resolve every run, dataset and setting and print the plan '
+                  '(runs, data to generate or read, update steps by kind) without training or '
+                  'generating; exits non-zero with a line per problem.')
+flags.DEFINE_bool('estimate', False, 'With --check: also time a few seconds of each kind of '
+                  'step on this machine and print how long the sweep will take.')
 flags.DEFINE_integer('status_every', 600, 'Seconds between status lines that show each '
                      "running run's latest progress line (0: only when a run ends).",
                      lower_bound=0)
@@ -351,6 +358,58 @@ def _final_score(run: Run) -> str:
   return f'final {results["final"]["normalized_score_mean"]:.1f}'
 
 
+def _data_names(runs: list[Run]) -> list[str]:
+  return sorted({r.expert_data for r in runs} | {r.offline_data for r in runs if r.offline_data})
+
+
+def _data_plan(names: list[str]) -> tuple[list[str], list[str]]:
+  """A line per dataset saying how the runs get it, and one per dataset they cannot."""
+  lines, missing = [], []
+  for name in names:
+    try:
+      lines.append(f'{name}: {preflight.data_status(name)}')
+    except (errors.InputError, FileNotFoundError) as e:
+      missing.append(str(e))
+  return lines, missing
+
+
+def _clashes(runs: list[Run], settings: dict) -> list[str]:
+  """Runs whose directory holds a run made with other settings."""
+  return [f'{r.label}: {diff}' for r in runs if (diff := run_directory.settings_diff(
+      r.save_dir, run_config.from_settings(_values(r, settings))))]
+
+
+def check(config: dict, root: str, parallel: int, estimate: bool = False) -> list[str]:
+  """Prints what the sweep would do (runs, data, update steps; with `estimate` the time
+  on this machine) without training or generating; returns its problems, a line each."""
+  runs = plan(config, root)
+  settings = config['settings']
+  todo = [r for r in runs if not finished(r, settings)]
+  print(f'[check] {len(runs)} runs in {root}: {len(runs) - len(todo)} finished, '
+        f'{len(todo)} to run, {parallel} at a time.')
+  problems = [f'{line} (as saved, asked): pass another --root' for line in _clashes(runs, settings)]
+  lines, missing = _data_plan(_data_names(todo))
+  problems += missing
+  for line in lines:
+    print(f'[check] data: {line}')
+  configs = [run_config.from_settings(_values(r, settings)) for r in todo]
+  for kind, count in sorted(preflight.step_counts(configs).items()):
+    print(f'[check] {kind}: {count:,}')
+  if estimate and todo and not problems:
+    pairs = [(c, minari_datasets.task(r.expert_data) if minari_datasets.is_minari(r.expert_data)
+              else tasks.get_task(r.task)) for c, r in zip(configs, todo)]
+    seconds, timed = preflight.estimate(pairs)
+    for line in timed:
+      print(f'[check] timed: {line}')
+    print(f'[check] estimate: {progress.format_seconds(seconds)} one run after another, about '
+          f'{progress.format_seconds(seconds / min(parallel, len(todo)))} with {parallel} at a '
+          'time if the machine has a core or a device for each.')
+  for problem in problems:
+    print(f'problem: {problem}', file=sys.stderr)
+  print(f'[check] {"ok" if not problems else f"{len(problems)} problems"}.', flush=True)
+  return problems
+
+
 def sweep(config: dict, root: str, parallel: int, status_every: float = 0,
           jobs: JobOptions | None = None) -> list[Run]:
   """Runs the grid; returns the runs that failed. Every `status_every` seconds without a
@@ -360,26 +419,15 @@ def sweep(config: dict, root: str, parallel: int, status_every: float = 0,
   settings = config['settings']
   # A finished run made with other settings would otherwise be skipped and summarized as
   # if it were this sweep's.
-  clashes = [f'{r.label}: {diff}' for r in runs if (diff := run_directory.settings_diff(
-      r.save_dir, run_config.from_settings(_values(r, settings))))]
+  clashes = _clashes(runs, settings)
   if clashes:
     raise SweepError(f'{root} holds runs made with other settings, as (saved, asked):\n  '
                      + '\n  '.join(clashes) + '\nPass another --root.')
   todo = [r for r in runs if not finished(r, settings)]
   print(f'[sweep] {len(runs)} runs in {root}: {len(runs) - len(todo)} finished earlier '
         f'(skipped), {len(todo)} to run, {parallel} at a time.', flush=True)
-  names = sorted({r.expert_data for r in todo} | {r.offline_data for r in todo if r.offline_data})
-  missing = []
-  for name in names:  # Everything that is missing, before any data is generated.
-    try:
-      if name.startswith(tasks.GENERATED_PREFIX):
-        generate.check(name)
-      elif minari_datasets.is_minari(name):
-        minari_datasets.task(name)
-      else:
-        datasets.resolve_path(name)
-    except (errors.InputError, FileNotFoundError) as e:
-      missing.append(str(e))
+  names = _data_names(todo)
+  _, missing = _data_plan(names)  # Everything that is missing, before any data is made.
   if missing:
     raise SweepError('The sweep needs data it cannot read or generate:\n  '
                      + '\n  '.join(missing))
@@ -474,6 +522,8 @@ def main(argv: list[str]) -> None:
     parallel = FLAGS.parallel or config['parallel']
     if parallel < 1:
       raise SweepError(f'--parallel={parallel}: expected at least 1.')
+    if FLAGS.check or FLAGS.estimate:
+      sys.exit(1 if check(config, root, parallel, FLAGS.estimate) else 0)
     jobs = None
     if FLAGS.executor != 'local':
       jobs = job_options(config, FLAGS.executor, parallel, partition=FLAGS.slurm_partition,

@@ -237,3 +237,43 @@ def test_an_exported_state_keeps_the_snapshots_later_picks_can_need(tmp_path):
   assert 10 not in kept and 20 not in kept
   # Picks made from the exported state use only the snapshots it holds.
   assert sac.pick_policies(str(tmp_path / 'state'))['medium'].metadata['step'] == 50
+
+
+def test_a_medium_replay_run_stops_at_its_score_and_bundles_its_snapshots(
+    tmp_path, capsys, monkeypatch):
+  from rl_repr_trail.datagen import replay  # pylint: disable=g-import-not-at-top
+  task = tasks.get_task('hopper')
+  # Any return reaches a stop score of -100: the run stops at its first evaluation.
+  config = sac.SacConfig(total_steps=1000, initial_random_steps=100, batch_size=32,
+                         hidden=(16, 16), eval_every=100, eval_episodes=1, update_every=50,
+                         stop_score=-100.0)
+  run_dir = tmp_path / 'run'
+  sac.train(task, str(run_dir), config, resume_state=False)
+  assert 'step 100: reached the stop score -100.0; stopping.' in capsys.readouterr().out
+  assert [e['step'] for e in evaluation.read_evals(str(run_dir / 'evals.jsonl'))] == [100]
+  sac.train(task, str(run_dir), config, resume_state=False)
+  assert 'reached its stop score -100.0 by step 100: nothing to do.' in capsys.readouterr().out
+  # Without a stop score the run goes on to step 300.
+  config.stop_score, config.total_steps = None, 300
+  sac.train(task, str(run_dir), config, resume_state=False)
+  # The bundle ends at the first evaluation that reached the stop score: here, with the
+  # scores set by hand, the one at step 300; it holds the snapshots at 100 and 200.
+  evals = evaluation.read_evals(str(run_dir / 'evals.jsonl'))
+  with open(run_dir / 'evals.jsonl', 'w') as f:
+    for e, score in zip(evals, (1.0, 2.0, 5.0)):
+      f.write(json.dumps(dict(e, normalized_score_mean=score)) + '\n')
+  saved = json.loads((run_dir / 'config.json').read_text())
+  (run_dir / 'config.json').write_text(json.dumps(dict(saved, stop_score=9.0)))
+  with pytest.raises(errors.InputError, match='no evaluation reached the stop score'):
+    replay.write(str(run_dir), str(tmp_path / 'hopper_medium_replay.npz'))
+  (run_dir / 'config.json').write_text(json.dumps(dict(saved, stop_score=4.0)))
+  info = replay.write(str(run_dir), str(tmp_path / 'hopper_medium_replay.npz'))
+  assert (info['end_step'], info['end_score'], info['snapshot_scores']) == (300, 5.0, [1.0, 2.0])
+  monkeypatch.setattr(experts, 'POLICY_DIR', str(tmp_path))
+  bundle = replay.load('hopper')
+  assert bundle.steps == [100, 200] and bundle.warmup_steps == 100 and bundle.end_step == 300
+  assert bundle.policy_at(99) is None
+  for step, snapshot in ((100, 100), (199, 100), (200, 200), (299, 200)):
+    original = experts.MlpPolicy.load(str(run_dir / 'snapshots' / f'step_{snapshot:09d}.npz'))
+    np.testing.assert_allclose(bundle.policy_at(step).kernels[0], original.kernels[0],
+                               rtol=1e-3, atol=1e-4)

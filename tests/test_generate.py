@@ -4,12 +4,15 @@ import os
 import subprocess
 import sys
 
+import h5py
 import numpy as np
 import pytest
 
 from rl_repr_trail.core import errors
 from rl_repr_trail.data import datasets
+from rl_repr_trail.datagen import experts
 from rl_repr_trail.datagen import generate
+from rl_repr_trail.datagen import replay
 from rl_repr_trail.envs import tasks
 
 
@@ -100,10 +103,65 @@ def test_names():
   assert generate.resolve('/some/file.hdf5') == '/some/file.hdf5'
 
 
-def test_medium_replay_without_the_run_says_what_it_needs(tmp_path):
-  with pytest.raises(errors.InputError, match='medium-replay data for hopper is cut from the '
-                     'SAC run.*train_expert --env=hopper'):
-    generate.ensure('gen:hopper-medium-replay')
+def test_medium_replay_without_a_bundle_says_how_to_make_one(tmp_path, monkeypatch):
+  monkeypatch.setattr(experts, 'POLICY_DIR', str(tmp_path))
+  with pytest.raises(FileNotFoundError, match="No medium-replay bundle for 'hopper'.*"
+                     'train_expert --env=hopper --until_medium'):
+    generate.check('gen:hopper-medium-replay')
+  assert not os.listdir(tmp_path)
+
+
+def _episode_returns(arrays):
+  ends = np.flatnonzero(arrays['terminals'] | arrays['timeouts'])
+  starts = np.r_[0, ends[:-1] + 1]
+  return np.array([arrays['rewards'][a:b + 1].sum() for a, b in zip(starts, ends)]), ends
+
+
+def test_medium_replay_is_regenerated_from_the_bundle_up_to_the_medium_level(data_dir):
+  # cartpole_swingup's bundle is the shortest run (the warm-up, then two snapshots).
+  bundle = replay.load('cartpole_swingup')
+  path = generate.ensure('gen:cartpole_swingup-medium-replay')
+  dataset = datasets.load(path)
+  with h5py.File(path) as f:
+    arrays = {k: f[k][:] for k in generate.KEYS}
+    assert 'not after every block of updates' in f['metadata/replay'][()].decode()
+  assert len(arrays['rewards']) == bundle.end_step
+  for key in ('observations', 'next_observations'):
+    assert arrays[key].shape == (bundle.end_step, dataset.obs_dim)
+  returns, ends = _episode_returns(arrays)
+  # Returns rise along the file: the warm-up's random episodes, then the snapshots'.
+  warmup = returns[ends < bundle.warmup_steps]
+  last = returns[ends >= bundle.steps[-1]]
+  assert last.mean() > 3 * warmup.mean(), (warmup, last)
+  # It ends at the medium level: its last stretch scores within half of the bundled
+  # medium policy's return either way.
+  medium = experts.load_bundled('cartpole_swingup', 'medium').metadata['return_mean']
+  assert 0.5 * medium < last.mean() < 1.5 * medium, (last.mean(), medium)
+
+
+@pytest.mark.parametrize('task_name', sorted(t for t in tasks.TASKS
+                                             if os.path.exists(replay.bundle_path(t))))
+def test_each_bundled_replay_run_ended_at_its_medium_policy_level(task_name):
+  bundle = replay.load(task_name)
+  medium = experts.load_bundled(task_name, 'medium').metadata['normalized_score_mean']
+  expert = experts.load_bundled(task_name, 'expert').metadata['normalized_score_mean']
+  assert medium <= bundle.metadata['end_score'] < (medium + expert) / 2
+  assert bundle.steps[0] <= bundle.warmup_steps < bundle.end_step
+  assert bundle.steps == sorted(bundle.steps) and bundle.steps[-1] < bundle.end_step
+  assert bundle.policies[0].obs_dim == tasks.get_task(task_name).obs_dim
+
+
+def test_medium_replay_shards_are_cut_where_they_meet_and_fixed_by_the_seed(monkeypatch):
+  monkeypatch.setattr(generate, 'MIN_SHARD_ROWS', 500)  # 4 shards of 500 rows.
+  task = tasks.get_task('cartpole_swingup')
+  one, info = generate.replay_from_bundle(task, 2000, seed=3, processes=1)
+  two, _ = generate.replay_from_bundle(task, 2000, seed=3, processes=2)
+  for key in generate.KEYS:
+    np.testing.assert_array_equal(one[key], two[key])
+  assert info['shard_starts'] == [0, 500, 1000, 1500]
+  assert all(one['timeouts'][s - 1] for s in (500, 1000, 1500, 2000))
+  other, _ = generate.replay_from_bundle(task, 2000, seed=4, processes=1)
+  assert not np.array_equal(one['actions'], other['actions'])
 
 
 def test_contents_do_not_depend_on_the_number_of_processes(monkeypatch):
@@ -119,7 +177,6 @@ def test_contents_do_not_depend_on_the_number_of_processes(monkeypatch):
 
 
 def test_cached_files_are_tied_to_the_policy_that_made_them(tmp_path, monkeypatch):
-  from rl_repr_trail.datagen import experts  # pylint: disable=g-import-not-at-top
   task = tasks.get_task('hopper')
   before = generate.dataset_path(task, 'medium', 100, 0)
   policy = experts.load_bundled('hopper', 'medium')
@@ -132,7 +189,6 @@ def test_cached_files_are_tied_to_the_policy_that_made_them(tmp_path, monkeypatc
 
 
 def test_generating_from_a_weak_expert_says_so(tmp_path, monkeypatch, capsys):
-  from rl_repr_trail.datagen import experts  # pylint: disable=g-import-not-at-top
   policy = experts.load_bundled('hopper', 'expert')
   assert experts.shortfall_note('hopper') == ''  # 97.4: an expert.
   policy.metadata['normalized_score_mean'] = 35.4
@@ -147,7 +203,6 @@ def test_generating_from_a_weak_expert_says_so(tmp_path, monkeypatch, capsys):
 def test_a_dm_control_expert_is_held_to_80(tmp_path, monkeypatch):
   """DM Control experts count from 80 (return / 10), D4RL ones from 90; the bundled
   cheetah_run expert (86.9) is one."""
-  from rl_repr_trail.datagen import experts  # pylint: disable=g-import-not-at-top
   assert experts.shortfall_note('cheetah_run') == ''
   policy = experts.load_bundled('cheetah_run', 'expert')
   monkeypatch.setattr(experts, 'POLICY_DIR', str(tmp_path))

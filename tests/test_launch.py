@@ -145,3 +145,24 @@ def test_dm_control_quick(tmp_path):
   assert '1 runs in' in out
   assert '| cartpole_swingup | medium (gen) | ' in out
   assert os.path.exists(root / 'plots' / 'curves_cartpole_swingup_medium_gen_expert500.png')
+
+
+def _check(config, tmp_path, *args):
+  env = dict(os.environ, TRAIL_DATA_DIR=str(tmp_path / 'data'),
+             D4RL_DATASET_DIR=str(tmp_path / 'd4rl'))
+  return subprocess.run([sys.executable, '-m', 'rl_repr_trail.sweep', str(config), '--check',
+                         f'--root={tmp_path / "runs"}', *args], cwd=ROOT, env=env,
+                        capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_check_estimates_the_time_from_timed_steps(tmp_path):
+  override = {'tasks': ['hopper'], 'methods': ['bc', 'trail_ebm'], 'offline_kinds': ['medium'],
+              'seeds': [0, 1], 'expert_sizes': [500], 'settings': TINY_SETTINGS}
+  result = _check(ROOT / 'launch' / 'configs' / 'locomotion_quick.json', tmp_path,
+                  '--estimate', f'--override={json.dumps(override)}')
+  assert result.returncode == 0, result.stderr[-2000:]
+  out = result.stdout
+  assert '4 runs in' in out and '[check] pretraining trail_ebm: 80' in out
+  assert '[check] downstream bc: 80' in out and '[check] evaluation episodes: 8' in out
+  assert 'timed: hopper trail_ebm: pretraining ' in out and 'timed: hopper bc: downstream ' in out
+  assert '[check] estimate: ' in out and out.rstrip().endswith('[check] ok.')

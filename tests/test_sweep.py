@@ -128,7 +128,7 @@ def test_missing_generation_inputs_are_all_named_before_anything_is_generated(
     sweep.sweep(config, str(tmp_path / 'runs'), parallel=1)
   message = str(error.value)
   assert "No bundled expert policy for 'walker2d'" in message
-  assert 'medium-replay data for hopper is cut from the SAC run' in message
+  assert "No medium-replay bundle for 'hopper'" in message
   assert not os.path.exists(tmp_path / 'data')  # hopper's random data was not made first.
 
 

@@ -1,8 +1,8 @@
 """Generated datasets with D4RL's protocol, from the bundled SAC policies.
 
 Names: gen:<task>-<kind>[-<rows>], e.g. gen:hopper-medium or gen:ant-random-100000;
-kinds random, medium, expert, medium-expert (half each) and medium-replay (the SAC
-replay data up to the medium snapshot, which needs the expert run directory).
+kinds random, medium, expert, medium-expert (half each) and medium-replay (a SAC run's
+collection up to the medium level, regenerated from its bundled snapshots: replay.py).
 Files live in $TRAIL_DATA_DIR (default ~/.rl_repr_trail/datasets) and record their
 provenance under metadata/. They are D4RL-like, never D4RL's own data.
 
@@ -14,6 +14,7 @@ environment ends has terminals=1.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import re
@@ -25,6 +26,7 @@ from rl_repr_trail.core import errors
 from rl_repr_trail.core import progress
 from rl_repr_trail.data import datasets
 from rl_repr_trail.datagen import experts
+from rl_repr_trail.datagen import replay
 from rl_repr_trail.envs import tasks
 
 
@@ -114,13 +116,24 @@ def dataset_path(task: tasks.Task, kind: str, rows: int | None, seed: int) -> st
   with an earlier policy is never taken for data of the current one."""
   size = 'all' if rows is None else str(rows)
   levels = {'random': (), 'medium': ('medium',), 'expert': ('expert',),
-            'medium-expert': ('medium', 'expert'), 'medium-replay': ('medium',)}[kind]
+            'medium-expert': ('medium', 'expert'), 'medium-replay': ()}[kind]
   digest = ''.join(f'-{experts.bundled_digest(task.name, lvl)}' for lvl in levels)
+  if kind == 'medium-replay':
+    digest = f'-{_file_digest(replay.bundle_path(task.name), replay.load, task.name)}'
   # Ant data written with real contact forces (before they were zeroed as in D4RL's)
   # had no layout tag: its files are never taken for the current layout's.
   layout = '-zerocontact' if task.zero_contact_forces else ''
   return os.path.join(data_dir(),
                       f'{task.name}-{kind}-{size}-seed{seed}-v{VERSION}{layout}{digest}.hdf5')
+
+
+def _file_digest(path: str, loader: Callable[[str], object], task_name: str) -> str:
+  """Short hash of a bundled file; `loader(task_name)` raises the error naming what is
+  missing when it is not there."""
+  if not os.path.exists(path):
+    loader(task_name)
+  with open(path, 'rb') as f:
+    return hashlib.sha1(f.read()).hexdigest()[:8]
 
 
 def _policy_file(task: tasks.Task, level: str | None) -> str:
@@ -158,6 +171,50 @@ def _shard(task_name: str, level: str | None, rows: int, seed: int,
   return rollout(task, policy, rows, seed, num_envs, on_progress=report)
 
 
+def _replay_shard(task_name: str, start: int, end: int, seed: int) -> dict[str, np.ndarray]:
+  """Steps [start, end) of a bundled SAC run's collection (replay.stretch)."""
+  done = [0]
+
+  def report(total):
+    if _shared_rows is not None and total > done[0]:
+      with _shared_rows.get_lock():
+        _shared_rows.value += total - done[0]
+      done[0] = total
+
+  return replay.stretch(task_name, start, end, seed, on_progress=report)
+
+
+def _in_shards(worker: Callable[..., dict[str, np.ndarray]], jobs: list[tuple],
+               processes: int | None, on_progress: Callable[[int], None] | None
+               ) -> dict[str, np.ndarray]:
+  """Runs `worker(*job)` for each job, in parallel processes when there are several, and
+  concatenates their arrays in the jobs' order."""
+  processes = min(processes or os.cpu_count() or 1, len(jobs))
+  counter = multiprocessing.get_context('spawn').Value('q', 0)
+  if processes == 1:
+    _init_worker(counter)
+    parts = []
+    for job in jobs:
+      parts.append(worker(*job))
+      if on_progress:
+        on_progress(counter.value)
+  else:
+    with multiprocessing.get_context('spawn').Pool(
+        processes, initializer=_init_worker, initargs=(counter,)) as pool:
+      pending = pool.starmap_async(worker, jobs)
+      while not pending.ready():
+        pending.wait(2.0)
+        if on_progress:
+          on_progress(counter.value)
+      parts = pending.get()
+  return {k: np.concatenate([p[k] for p in parts]) for k in KEYS}
+
+
+def _shard_sizes(rows: int) -> list[int]:
+  shards = SHARDS if rows >= SHARDS * MIN_SHARD_ROWS else 1
+  return [rows // shards] * (shards - 1) + [rows - (rows // shards) * (shards - 1)]
+
+
 def collect(task: tasks.Task, level: str | None, rows: int, seed: int, num_envs: int = 8,
             processes: int | None = None, on_progress: Callable[[int], None] | None = None
             ) -> dict[str, np.ndarray]:
@@ -166,28 +223,31 @@ def collect(task: tasks.Task, level: str | None, rows: int, seed: int, num_envs:
   The shards, and so the contents, depend on the seed and size only, never on the
   number of processes. Shards are concatenated as D4RL concatenated its parts.
   """
-  shards = SHARDS if rows >= SHARDS * MIN_SHARD_ROWS else 1
-  sizes = [rows // shards] * (shards - 1) + [rows - (rows // shards) * (shards - 1)]
-  jobs = [(task.name, level, n, seed * 1_000 + i, num_envs) for i, n in enumerate(sizes)]
-  processes = min(processes or os.cpu_count() or 1, shards)
-  counter = multiprocessing.get_context('spawn').Value('q', 0)
-  if processes == 1:
-    _init_worker(counter)
-    parts = []
-    for job in jobs:
-      parts.append(_shard(*job))
-      if on_progress:
-        on_progress(counter.value)
-  else:
-    with multiprocessing.get_context('spawn').Pool(
-        processes, initializer=_init_worker, initargs=(counter,)) as pool:
-      pending = pool.starmap_async(_shard, jobs)
-      while not pending.ready():
-        pending.wait(2.0)
-        if on_progress:
-          on_progress(counter.value)
-      parts = pending.get()
-  return {k: np.concatenate([p[k] for p in parts]) for k in KEYS}
+  jobs = [(task.name, level, n, seed * 1_000 + i, num_envs)
+          for i, n in enumerate(_shard_sizes(rows))]
+  return _in_shards(_shard, jobs, processes, on_progress)
+
+
+def replay_from_bundle(task: tasks.Task, rows: int | None, seed: int,
+                       processes: int | None = None,
+                       on_progress: Callable[[int], None] | None = None
+                       ) -> tuple[dict[str, np.ndarray], dict]:
+  """The first `rows` steps (None: all) of the bundled SAC run's collection up to the
+  medium level, regenerated in shards of consecutive steps; and its metadata."""
+  bundle = replay.load(task.name)
+  total = bundle.end_step if rows is None else min(rows, bundle.end_step)
+  if rows is not None and rows > bundle.end_step:
+    print(f'Note: the {task.name} SAC run reached the medium level at step {bundle.end_step}: '
+          f'medium-replay holds {bundle.end_step} rows, not {rows}.', flush=True)
+  bounds = np.cumsum([0] + _shard_sizes(total))
+  jobs = [(task.name, int(a), int(b), seed) for a, b in zip(bounds[:-1], bounds[1:])]
+  arrays = _in_shards(_replay_shard, jobs, processes, on_progress)
+  info = {'policy': f'SAC snapshots at steps {bundle.steps[0]}..{bundle.steps[-1]} '
+                    f'({os.path.basename(replay.bundle_path(task.name))})',
+          'replay': replay.NOTE, 'replay_run': bundle.metadata,
+          'shard_starts': [int(b) for b in bounds[:-1]]}
+  return arrays, info
+
 
 
 def build(task: tasks.Task, kind: str, rows: int | None, seed: int, num_envs: int = 8,
@@ -219,6 +279,9 @@ def build(task: tasks.Task, kind: str, rows: int | None, seed: int, num_envs: in
     # because next_observations then differs from the following row.
     arrays = {k: np.concatenate([medium[k], expert[k]]) for k in medium}
     metadata['policy'] = [_policy_file(task, 'medium'), _policy_file(task, 'expert')]
+  elif kind == 'medium-replay' and expert_run_dir is None:
+    arrays, info = replay_from_bundle(task, rows, seed, processes, on_progress)
+    metadata.update(info)
   elif kind == 'medium-replay':
     arrays, info = _replay_until_medium(task, rows, expert_run_dir)
     metadata.update(info)
@@ -227,49 +290,45 @@ def build(task: tasks.Task, kind: str, rows: int | None, seed: int, num_envs: in
   return arrays, metadata
 
 
-def _replay_source(task: tasks.Task, expert_run_dir: str | None) -> tuple[str, int]:
-  """The SAC run directory and the medium policy's step that medium-replay data is cut
-  from, or an error naming what is missing."""
-  from rl_repr_trail.datagen import sac  # TensorFlow is imported only where it is needed.
-  run_dir = expert_run_dir or sac.default_run_dir(task.name)
-  step = experts.load_bundled(task.name, 'medium').metadata.get('step')
-  if not os.path.exists(os.path.join(run_dir, 'replay')) or step is None:
-    raise errors.InputError(
-        f'medium-replay data for {task.name} is cut from the SAC run that made the bundled '
-        f'medium policy, which is not at {run_dir}. Train it with `python -m '
-        f'rl_repr_trail.collect train_expert --env={task.name}` or pass --expert_run_dir.')
-  return run_dir, int(step)
-
-
 def _replay_until_medium(task, rows, expert_run_dir):
-  from rl_repr_trail.datagen import sac  # pylint: disable=g-import-not-at-top
-  run_dir, step = _replay_source(task, expert_run_dir)
-  replay = sac.load_replay(run_dir, step)
+  """A SAC run directory's own replay up to the bundled medium policy's step (that run
+  must be the one that made the bundled medium policy)."""
+  from rl_repr_trail.datagen import sac  # TensorFlow is imported only where it is needed.
+  step = experts.load_bundled(task.name, 'medium').metadata.get('step')
+  if not os.path.exists(os.path.join(expert_run_dir, 'replay')) or step is None:
+    raise errors.InputError(
+        f'--run_dir {expert_run_dir}: no SAC replay there to cut {task.name} medium-replay '
+        'data from (without it, the data is made from the bundled snapshots).')
+  data = sac.load_replay(expert_run_dir, int(step))
   if rows is not None:
-    replay = {k: v[:rows] for k, v in replay.items()}
-  return replay, {'policy': f'SAC replay, steps 0..{step}', 'expert_run_dir': run_dir}
+    data = {k: v[:rows] for k, v in data.items()}
+  return data, {'policy': f'SAC replay, steps 0..{step}', 'expert_run_dir': expert_run_dir}
 
 
 def check(name: str) -> None:
-  """Raises the error that `resolve` would raise for lack of a bundled policy or of the
-  SAC run (medium-replay), without generating anything."""
+  """Raises the error that `resolve` would raise for lack of a bundled policy or
+  medium-replay bundle, without generating anything."""
   task, kind, rows = parse_name(name)
-  path = dataset_path(task, kind, rows, seed=0)  # Names a missing bundled policy.
-  if kind == 'medium-replay' and not os.path.exists(path):
-    _replay_source(task, expert_run_dir=None)
+  dataset_path(task, kind, rows, seed=0)  # Names a missing bundled file.
 
 
 def ensure(name: str, seed: int = 0, num_envs: int = 8, expert_run_dir: str | None = None) -> str:
   """The file of a generated dataset name, generated first if it is not cached."""
   task, kind, rows = parse_name(name)
   path = dataset_path(task, kind, rows, seed)
+  if kind == 'medium-replay' and expert_run_dir is not None:  # Not the bundle's data.
+    tag = hashlib.sha1(os.path.abspath(expert_run_dir).encode()).hexdigest()[:8]
+    path = path.replace('.hdf5', f'-run{tag}.hdf5')
   if os.path.exists(path):
     return path
   print(f'Generating {name} (seed {seed}) into {path} ...', flush=True)
   note = '' if kind == 'random' else experts.shortfall_note(task.name)
   if note:
     print(note, flush=True)
-  tracker = progress.Progress(f'generate {name}', rows or DEFAULT_ROWS)
+  total = rows or DEFAULT_ROWS
+  if kind == 'medium-replay' and expert_run_dir is None:
+    total = min(total, replay.load(task.name).end_step)
+  tracker = progress.Progress(f'generate {name}', total)
   arrays, metadata = build(task, kind, rows, seed, num_envs, expert_run_dir, tracker.update)
   metadata['name'] = name
   datasets.write_hdf5(path, arrays, metadata)

@@ -67,6 +67,9 @@ class SacConfig:
   # Collect this many environment steps, then make as many updates in one compiled call
   # (still one update per step; the acting policy lags by at most this many updates).
   update_every: int = 50
+  # Stop at the first evaluation whose normalized score reaches this (None: run to
+  # total_steps); medium-replay runs stop at the bundled medium policy's score.
+  stop_score: float | None = None
 
 
 class SacLearner(tf.Module):
@@ -263,20 +266,21 @@ def _rng_path(ckpt_dir: str, step: int) -> str:
   return os.path.join(ckpt_dir, f'rng-{step}.json')
 
 
-def _start_from_resume_state(task: tasks.Task, run_dir: str) -> None:
-  """Copies the committed resume state of `task` into an empty run directory."""
-  source = os.path.join(RESUME_STATE_DIR, task.name)
+def _start_from_resume_state(state_name: str, run_dir: str) -> None:
+  """Copies the committed resume state `state_name` into an empty run directory."""
+  source = os.path.join(RESUME_STATE_DIR, state_name)
   if os.path.exists(os.path.join(run_dir, 'ckpt')) or not os.path.isdir(source):
     return
-  print(f'Starting SAC on {task.name} from the resume state in {source}.', flush=True)
+  print(f'Starting SAC from the resume state in {source}.', flush=True)
   shutil.copytree(source, run_dir, dirs_exist_ok=True)
 
 
-def train(task: tasks.Task, run_dir: str, config: SacConfig, resume_state: bool = True) -> None:
+def train(task: tasks.Task, run_dir: str, config: SacConfig, resume_state: bool = True,
+          state_name: str | None = None) -> None:
   """Trains (or resumes) SAC on `task`, evaluating and snapshotting every eval_every steps.
 
-  With `resume_state`, an empty run directory starts from the task's committed resume
-  state when there is one.
+  With `resume_state`, an empty run directory starts from the committed resume state
+  `state_name` (default: the task's name) when there is one.
   """
   if config.update_every < 1 or config.eval_every % config.update_every:
     raise errors.InputError(f'--eval_every={config.eval_every} must be a multiple of '
@@ -284,7 +288,7 @@ def train(task: tasks.Task, run_dir: str, config: SacConfig, resume_state: bool 
                             'checkpoints are taken between blocks of updates.')
   os.makedirs(run_dir, exist_ok=True)
   if resume_state:
-    _start_from_resume_state(task, run_dir)
+    _start_from_resume_state(state_name or task.name, run_dir)
   with open(os.path.join(run_dir, 'config.json'), 'w') as f:
     json.dump({'task': task.name, **dataclasses.asdict(config)}, f, indent=1)
   env = tasks.make_env(task)
@@ -310,6 +314,12 @@ def train(task: tasks.Task, run_dir: str, config: SacConfig, resume_state: bool 
           + (f' without its replay: refilling {refill} transitions with the current policy.'
              if not has_replay else '.'), flush=True)
   start = int(step.numpy())
+  if config.stop_score is not None and any(
+      e['step'] <= start and e['normalized_score_mean'] >= config.stop_score
+      for e in evaluation.read_evals(os.path.join(run_dir, 'evals.jsonl'))):
+    print(f'SAC on {task.name} reached its stop score {config.stop_score:.1f} by step '
+          f'{start}: nothing to do.', flush=True)
+    return
   replay = _Replay(task, config.total_steps + refill)
   if start and not refill:
     replay.load_chunks(os.path.join(run_dir, 'replay'), int(replay_size.numpy()))
@@ -343,8 +353,11 @@ def train(task: tasks.Task, run_dir: str, config: SacConfig, resume_state: bool 
       policy = learner.policy()
     step.assign(block_end)
     replay_size.assign(replay.size)
+    stop = False
     if block_end % config.eval_every == 0 or block_end == config.total_steps:
-      _evaluate_and_snapshot(learner, task, run_dir, block_end, config, writer, metrics)
+      stats = _evaluate_and_snapshot(learner, task, run_dir, block_end, config, writer, metrics)
+      stop = (config.stop_score is not None
+              and stats['normalized_score_mean'] >= config.stop_score)
       replay.save_chunk(os.path.join(run_dir, 'replay'), chunk_start)
       os.makedirs(ckpt_dir, exist_ok=True)
       with open(_rng_path(ckpt_dir, block_end) + '.tmp', 'w') as f:
@@ -355,6 +368,10 @@ def train(task: tasks.Task, run_dir: str, config: SacConfig, resume_state: bool 
       chunk_start = replay.size
     tracker.update(block_end, ' '.join(f'{k} {float(v):.3f}' for k, v in metrics.items()))
     block_start = block_end
+    if stop:
+      print(f'[sac {task.name}] step {block_end}: reached the stop score '
+            f'{config.stop_score:.1f}; stopping.', flush=True)
+      break
   collector.env.close()
 
 
@@ -383,6 +400,7 @@ def _evaluate_and_snapshot(learner, task, run_dir, step, config, writer, metrics
       tf.summary.scalar(f'train/{key}', value)
   print(f'[sac {task.name}] step {step}: return {stats["return_mean"]:.1f} '
         f'normalized {stats["normalized_score_mean"]:.1f}', flush=True)
+  return stats
 
 
 def _picked_evals(run_dir: str) -> tuple[dict, dict]:
@@ -416,12 +434,12 @@ def pick_policies(run_dir: str) -> dict[str, experts.MlpPolicy]:
 _MEDIUM_TARGETS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 
 
-def export_resume_state(run_dir: str, dest: str) -> int:
+def export_resume_state(run_dir: str, dest: str, all_snapshots: bool = False) -> int:
   """Writes what a resume on another machine needs into `dest` (replaced whole): the
   latest checkpoint with its random state, config.json, evals.jsonl and the snapshots
   that `pick_policies` picks now or could pick later (the best, and for a third of the
-  best return and of bests up to 3x it the snapshot closest to it). Returns its size in
-  bytes."""
+  best return and of bests up to 3x it the snapshot closest to it), or every snapshot
+  (a medium-replay run bundles them all). Returns its size in bytes."""
   latest = tf.train.latest_checkpoint(os.path.join(run_dir, 'ckpt'))
   if latest is None:
     raise FileNotFoundError(f'No SAC checkpoint in {run_dir}.')
@@ -432,6 +450,8 @@ def export_resume_state(run_dir: str, dest: str) -> int:
   steps = {expert['step'], medium['step']} | {
       min(evals, key=lambda e, t=third * f: abs(e['return_mean'] - t))['step']
       for f in _MEDIUM_TARGETS}
+  if all_snapshots:
+    steps = {e['step'] for e in evals}
   tmp = dest + '.tmp'
   shutil.rmtree(tmp, ignore_errors=True)
   os.makedirs(os.path.join(tmp, 'ckpt'))
