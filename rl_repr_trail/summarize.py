@@ -28,8 +28,10 @@ from absl import flags
 import numpy as np
 
 from rl_repr_trail.core import errors
+from rl_repr_trail.core import settings
 from rl_repr_trail.envs import tasks
 from rl_repr_trail.experiment import intervals
+from rl_repr_trail.experiment import run_config
 from rl_repr_trail.methods import registry
 
 
@@ -74,7 +76,39 @@ def read_runs(run_dir: str) -> list[dict]:
         raise SummaryError(f'{path}: not a results file of train_eval ({e!r}).') from None
   if not runs:
     raise SummaryError(f'{run_dir} holds no finished run (no results.json below it).')
+  _name_settings(runs)
   return runs
+
+
+# Settings that place a run in a cell or a seed, not in a column.
+_PLACE = {'offline_data', 'expert_data', 'env', 'expert_size', 'seed', 'method'}
+
+
+def _name_settings(runs: list[dict]) -> None:
+  """Where runs of one method were made with different settings (a sweep's grid), their
+  column label names the settings that differ: 'TRAIL EBM (downstream_learning_rate=0.0003)'."""
+  for r in runs:
+    path = os.path.join(r['dir'], 'config.json')
+    r['settings'] = {}
+    if os.path.exists(path):
+      with open(path) as f:
+        config = run_config.from_saved(json.load(f))
+      identity = {settings.flag_name(field) for field, _ in run_config.leaves(config).values()
+                  if settings.in_identity(field)}
+      r['settings'] = {k: v for k, v in config.flags().items()
+                       if k in identity and k not in _PLACE}
+  for label in {r['method'] for r in runs}:
+    mine = [r for r in runs if r['method'] == label]
+    keys = sorted({k for r in mine for k in r['settings']})
+    varied = [k for k in keys if len({json.dumps(r['settings'].get(k)) for r in mine}) > 1]
+    for r in mine:
+      if varied:
+        r['method'] = f'{label} (' + ', '.join(
+            f'{k}={_value_text(r["settings"].get(k))}' for k in varied) + ')'
+
+
+def _value_text(value) -> str:
+  return ','.join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def failed_runs(run_dir: str) -> list[str]:

@@ -8,15 +8,16 @@ The config is JSON (see launch/configs/ for commented examples in their "about")
   tasks, offline_kinds (random, medium, medium-replay, ...), methods (names of the
   registry, methods/registry.py: bc, opal, spirl, skild, trail_ebm, trail_linear),
   expert_sizes, seeds, root (the sweep's directory), data {source: auto | d4rl | generated, offline_rows, expert_rows},
-  settings (any train_eval flag, e.g. pretrain_steps), parallel, and optionally
+  settings (any train_eval flag, e.g. pretrain_steps), grid ({flag: [values]}: a run per
+  combination, each in a directory named by its values), parallel, and optionally
   datasets {TASK: {offline: {LABEL: name or path}, expert: name or path}}, which
   names a task's data outright instead of by kind (AntMaze's D4RL files, Minari's),
   and slurm {partition, time_min, cpus_per_run, gpus_per_run, array_parallelism},
   the jobs' resources with --executor=slurm (flags of the same names override them).
 
 Each run is a train_eval process with its own directory
-root/TASK/OFFLINE/expertN/METHOD/seedS (BC, which reads no offline data, under
-OFFLINE = none) and its log in train_eval.log there. A rerun skips finished runs
+root/TASK/OFFLINE/expertN/METHOD[/FLAG=VALUE,...]/seedS (BC, which reads no offline data,
+under OFFLINE = none; the grid's values, when there is a grid) and its log in train_eval.log there. A rerun skips finished runs
 (results.json for the asked number of steps) and resumes the others from their
 checkpoints. With data source auto a D4RL file is used when it is present and
 the generated dataset otherwise; generated data is made once, before the runs.
@@ -52,7 +53,7 @@ from rl_repr_trail.methods import registry
 
 SOURCES = ('auto', 'd4rl', 'generated')
 _KEYS = {'about', 'root', 'tasks', 'offline_kinds', 'methods', 'expert_sizes', 'seeds', 'data',
-         'settings', 'parallel', 'datasets', 'slurm'}
+         'settings', 'grid', 'parallel', 'datasets', 'slurm'}
 _DATA_KEYS = {'source', 'offline_rows', 'expert_rows'}
 # Settings the sweep itself sets for each run.
 _PER_RUN = {'offline_data', 'expert_data', 'env', 'method', 'expert_size', 'seed', 'save_dir'}
@@ -135,11 +136,17 @@ class Run:
   offline_data: str | None
   expert_data: str
   save_dir: str
+  grid: dict = dataclasses.field(default_factory=dict)  # This run's values of the grid.
 
   @property
   def label(self) -> str:
+    point = [','.join(f'{k}={_text(v)}' for k, v in self.grid.items())] if self.grid else []
     return os.path.join(self.task, self.offline_kind, f'expert{self.expert_size}', self.method,
-                        f'seed{self.seed}')
+                        *point, f'seed{self.seed}')
+
+
+def _text(value) -> str:
+  return ','.join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def _need(config: dict, key: str, path: str, kind=list):
@@ -218,19 +225,37 @@ def load_config(path: str, override: str | None = None) -> dict:
   if source not in SOURCES:
     raise SweepError(f'{path}: data source {source!r} is not one of {SOURCES}.')
   settings = config.setdefault('settings', {})
+  grid = config.setdefault('grid', {})
   fields = set(run_config.all_flags())
-  for key in settings:
-    if key not in fields or key in _PER_RUN:
-      raise SweepError(f'{path}: settings key {key!r} is not a train_eval setting the sweep '
-                       f'leaves to you; expected some of {sorted(fields - _PER_RUN)}.')
+  for part, keys in (('settings', settings), ('grid', grid)):
+    for key in keys:
+      if key not in fields or key in _PER_RUN:
+        raise SweepError(f'{path}: {part} key {key!r} is not a train_eval setting the sweep '
+                         f'leaves to you; expected some of {sorted(fields - _PER_RUN)}.')
+  for key, values in grid.items():
+    if not isinstance(values, list) or not values or len(set(map(json.dumps, values))) < len(values):
+      raise SweepError(f'{path}: "grid"/{key} must be a non-empty list of distinct values, '
+                       f'got {values!r}.')
+    if key in settings:
+      raise SweepError(f'{path}: {key!r} is both in "settings" and in "grid"; keep one.')
   for method in config['methods']:  # Each method's runs, checked as train_eval would.
-    try:
-      run_config.validate(run_config.from_settings(dict(
-          settings, method=method, expert_data='expert', offline_data='offline')))
-    except run_config.ConfigError as e:
-      raise SweepError(f'{path}: "settings": {e}') from None
+    for point in grid_points(grid):
+      try:
+        run_config.validate(run_config.from_settings(dict(
+            settings, **point, method=method, expert_data='expert', offline_data='offline')))
+      except run_config.ConfigError as e:
+        where = f'"settings" with "grid" {point}' if point else '"settings"'
+        raise SweepError(f'{path}: {where}: {e}') from None
   config.setdefault('parallel', 1)
   return config
+
+
+def grid_points(grid: dict[str, list]) -> list[dict]:
+  """Every combination of the grid's values ([{}] for no grid), in the config's order."""
+  points = [{}]
+  for key, values in grid.items():
+    points = [dict(point, **{key: value}) for point in points for value in values]
+  return points
 
 
 def _dataset(task: str, kind: str, rows: int, source: str) -> str:
@@ -272,17 +297,19 @@ def plan(config: dict, root: str) -> list[Run]:
         kinds = list(offline_data) if registry.get(method).pretrains else ['none']
         for kind in kinds:
           offline = offline_data.get(kind)
-          for seed in config['seeds']:
-            run = Run(task, kind, size, method, seed, offline, expert, '')
-            run.save_dir = os.path.join(root, run.label)
-            runs.append(run)
+          for point in grid_points(config.get('grid', {})):
+            for seed in config['seeds']:
+              run = Run(task, kind, size, method, seed, offline, expert, '', point)
+              run.save_dir = os.path.join(root, run.label)
+              runs.append(run)
   return runs
 
 
 def _values(run: Run, settings: dict) -> dict:
   """Every train_eval setting of a run."""
-  values = dict(settings, env=run.task, method=run.method, expert_data=run.expert_data,
-                expert_size=run.expert_size, seed=run.seed, save_dir=run.save_dir)
+  values = dict(settings, **run.grid, env=run.task, method=run.method,
+                expert_data=run.expert_data, expert_size=run.expert_size, seed=run.seed,
+                save_dir=run.save_dir)
   if minari_datasets.is_minari(run.expert_data):
     del values['env']  # The dataset's metadata names the environment.
   if run.offline_data:
@@ -311,7 +338,7 @@ def finished(run: Run, settings: dict) -> bool:
     return False
   with open(path) as f:
     results = json.load(f)
-  steps = settings.get('downstream_steps', run_config.Schedule.downstream_steps)
+  steps = _values(run, settings).get('downstream_steps', run_config.Schedule.downstream_steps)
   return results.get('downstream_steps') == steps
 
 

@@ -70,6 +70,12 @@ def test_sweep_skips_finished_runs_and_resumes_interrupted_ones(tmp_path, monkey
                      r"\(True, False\)\}.*Pass another --root"):
     sweep.sweep(sweep.load_config(_write(tmp_path, other)), root, parallel=2)
   assert stamps == {d: os.path.getmtime(os.path.join(d, 'results.json')) for d in stamps}
+  # So are runs made with another learning rate.
+  other = json.loads(json.dumps(longer))
+  other['settings']['downstream_learning_rate'] = 3e-3
+  with pytest.raises(sweep.SweepError, match=r"bc/seed0: \{'downstream_learning_rate': "
+                     r"\(0.001, 0.003\)\}"):
+    sweep.sweep(sweep.load_config(_write(tmp_path, other)), root, parallel=2)
   # The real runs summarize: BC fills the row of the offline data it does not read.
   text = summarize.summarize(root)
   assert '| hopper | random (gen) | ' in text and '| BC | TRAIL EBM |' in text
@@ -130,6 +136,33 @@ def test_missing_generation_inputs_are_all_named_before_anything_is_generated(
   assert "No bundled expert policy for 'walker2d'" in message
   assert "No medium-replay bundle for 'hopper'" in message
   assert not os.path.exists(tmp_path / 'data')  # hopper's random data was not made first.
+
+
+def test_a_grid_makes_a_run_directory_per_value_named_in_labels_and_summaries(
+    tmp_path, monkeypatch):
+  monkeypatch.setenv('TRAIL_DATA_DIR', str(tmp_path / 'data'))
+  grid = dict(TINY, methods=['bc'], grid={'downstream_learning_rate': [1e-3, 3e-3]})
+  config = sweep.load_config(_write(tmp_path, grid))
+  root = tmp_path / 'runs'
+  runs = sweep.plan(config, str(root))
+  assert [r.label for r in runs] == [
+      'hopper/none/expert500/bc/downstream_learning_rate=0.001/seed0',
+      'hopper/none/expert500/bc/downstream_learning_rate=0.003/seed0']
+  assert '--downstream_learning_rate=0.003' in sweep.command(runs[1], config['settings'])
+  assert sweep.sweep(config, str(root), parallel=2) == []
+  for run, rate in zip(runs, (1e-3, 3e-3)):
+    saved = json.loads((root / run.label / 'config.json').read_text())
+    assert saved['downstream']['learning_rate'] == rate
+  text = summarize.summarize(str(root))
+  assert ('| BC (downstream_learning_rate=0.001) | BC (downstream_learning_rate=0.003) |'
+          in text), text
+  # A rerun skips both; a grid key also in settings, or an empty one, is refused.
+  assert all(sweep.finished(r, config['settings']) for r in runs)
+  for bad, message in (({'grid': {'seed': [1]}}, "grid key 'seed'"),
+                       ({'grid': {'hidden': []}}, '"grid"/hidden must be a non-empty list'),
+                       ({'grid': {'batch_size': [32]}}, "'batch_size' is both in")):
+    with pytest.raises(sweep.SweepError, match=message):
+      sweep.load_config(_write(tmp_path, dict(TINY, **bad)))
 
 
 def test_command_passes_settings_as_train_eval_flags():

@@ -113,6 +113,15 @@ def test_rerun_with_other_settings_is_refused(hopper_files, tmp_path):
   runner.run(_config(hopper_files, save_dir, method='bc'))
   with pytest.raises(errors.InputError, match='holds a run with other settings'):
     runner.run(_config(hopper_files, save_dir, method='bc', seed=5))
+  # Rates and decay steps are part of the identity: a rerun may change them only when
+  # asked to, and never with another identity setting beside them.
+  for change in (dict(downstream_learning_rate=3e-4), dict(decay_steps=(100, 150))):
+    with pytest.raises(errors.InputError, match=f"'{next(iter(change))}'.*--resume_changed"):
+      runner.run(_config(hopper_files, save_dir, method='bc', **change))
+  with pytest.raises(errors.InputError, match="'seed'") as error:
+    runner.run(_config(hopper_files, save_dir, method='bc', seed=5,
+                       downstream_learning_rate=3e-4, resume_changed=True))
+  assert '--resume_changed' not in str(error.value)
   with pytest.raises(errors.InputError, match="'entropy_term': .True, False."):
     runner.run(_config(hopper_files, save_dir, method='bc',
                        entropy_term=False))
@@ -421,11 +430,21 @@ def test_a_diverging_run_stops_keeps_its_checkpoint_and_resumes_once_fixed(hoppe
   assert not (save_dir / run_directory.LOCK_FILE).exists()
   tags = _tags(save_dir / 'tb')  # TensorBoard kept what came before.
   assert 'pretrain/contrastive_loss' in tags and 'downstream/loss' not in tags
-  # With the rate fixed, the same directory goes on from the last good checkpoint.
+  # With the rate fixed, asked for explicitly, the same directory goes on from the last
+  # good checkpoint; config.json keeps the first rate and records the change.
   capsys.readouterr()
-  results = runner.run(good)
-  assert '[pretrain] finished earlier at step 100: reusing it.' in capsys.readouterr().out
+  with pytest.raises(errors.InputError, match='pass --resume_changed'):
+    runner.run(good)
+  results = runner.run(run_config.replace(good, resume_changed=True))
+  out = capsys.readouterr().out
+  assert '[pretrain] finished earlier at step 100: reusing it.' in out
+  assert 'changed downstream_learning_rate: 10000.0 -> 0.0001 (recorded in config.json)' in out
   assert results['downstream_steps'] == 200 and np.isfinite(results['final']['return_mean'])
+  saved = json.loads((save_dir / 'config.json').read_text())
+  assert saved['downstream']['learning_rate'] == 1e4
+  assert saved['history'] == [{'step': {'pretrain': 100, 'downstream': 0},
+                               'setting': 'downstream_learning_rate', 'old': 1e4, 'new': 1e-4}]
+  assert run_config.from_saved(saved).downstream.learning_rate == 1e-4
 
 
 def test_a_state_with_a_non_finite_weight_is_never_saved(hopper_files, tmp_path):
@@ -497,7 +516,8 @@ def test_a_resumed_run_uses_the_learning_rate_it_is_given(hopper_files, tmp_path
                   checkpoint_interval=100)
   runner.run(first)
   os.remove(save_dir / 'results.json')
-  runner.run(run_config.replace(first, pretrain_steps=200, embed_learning_rate=1e-3))
+  runner.run(run_config.replace(first, pretrain_steps=200, embed_learning_rate=1e-3,
+                                resume_changed=True))
   reader = tf.train.load_checkpoint(str(save_dir / 'pretrain'))
   rates = {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
            if 'learning_rate' in k and 'temperature' not in k}

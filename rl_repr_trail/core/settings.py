@@ -9,13 +9,17 @@ from typing import Any, Callable
 
 
 def setting(default: Any, help: str, *, flag: str | None = None, identity: bool = True,
+            changeable: bool = False,
             choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None
             ) -> Any:  # pylint: disable=redefined-builtin
   """A field whose flag is `flag` (default: the field's name), whose values are `choices`
   (or what calling it returns, when they may grow). identity=False: a rerun of a run
-  directory may change it (how long, how often, how fast, where)."""
+  directory may change it (how long, how often, where). changeable: part of the identity,
+  but a resume may change it when asked to (--resume_changed), e.g. a lower rate after a
+  divergence; the change is recorded in the run's config.json."""
   return dataclasses.field(default=default, metadata={
-      'help': help, 'flag': flag, 'identity': identity, 'choices': choices})
+      'help': help, 'flag': flag, 'identity': identity, 'changeable': changeable,
+      'choices': choices})
 
 
 def flag_name(field: dataclasses.Field) -> str:
@@ -24,3 +28,7 @@ def flag_name(field: dataclasses.Field) -> str:
 
 def in_identity(field: dataclasses.Field) -> bool:
   return field.metadata.get('identity', True)
+
+
+def changeable(field: dataclasses.Field) -> bool:
+  return field.metadata.get('changeable', False)

@@ -76,6 +76,11 @@ class RunConfig:
       'none', 'tf.distribute: none, mirrored (all local devices) or multi_worker (hosts '
       'from TF_CONFIG). The batch is global and split among replicas.', identity=False,
       choices=DISTRIBUTIONS)
+  resume_changed: bool = setting(
+      False, 'Resume a run directory with changed learning rates or decay steps (e.g. a '
+      'lower rate after a divergence); each change is appended to its config.json\'s '
+      'history. Without it a run directory made with other settings is refused.',
+      identity=False)
 
   def __post_init__(self):
     method = registry.METHODS.get(self.method)
@@ -97,15 +102,21 @@ class RunConfig:
   def identity(self) -> dict[str, Any]:
     """{dotted field path: value} of the fields that define what a run directory holds;
     a rerun must agree on them."""
-    return {path: value for path, (field, value) in _leaves(self).items()
+    return {path: value for path, (field, value) in leaves(self).items()
             if settings.in_identity(field)}
 
   def flags(self) -> dict[str, Any]:
     """{flag: value} of every setting this run has (its train_eval command line); the
     fields its method fixes have no flag."""
     known = all_flags()
-    return {settings.flag_name(field): value for field, value in _leaves(self).values()
+    return {settings.flag_name(field): value for field, value in leaves(self).values()
             if settings.flag_name(field) in known}
+
+
+def changeable_flags(config: RunConfig) -> set[str]:
+  """The flags of `config` that a resume may change when asked (--resume_changed)."""
+  return {settings.flag_name(field) for field, _ in leaves(config).values()
+          if settings.changeable(field)}
 
 
 def identity_diff(saved: RunConfig, asked: RunConfig) -> dict[str, tuple[Any, Any]]:
@@ -114,7 +125,7 @@ def identity_diff(saved: RunConfig, asked: RunConfig) -> dict[str, tuple[Any, An
   theirs, ours = (json.loads(json.dumps(c.identity())) for c in (saved, asked))
   known = all_flags()
   names = {path: settings.flag_name(field) for c in (saved, asked)
-           for path, (field, _) in _leaves(c).items() if settings.flag_name(field) in known}
+           for path, (field, _) in leaves(c).items() if settings.flag_name(field) in known}
   return {names.get(k, k): (theirs.get(k), ours.get(k)) for k in {**theirs, **ours}
           if theirs.get(k) != ours.get(k)}
 
@@ -126,7 +137,8 @@ def _groups(config: RunConfig) -> dict[str, Any]:
   return {path: group for path, group in groups.items() if group is not None}
 
 
-def _leaves(config: RunConfig) -> dict[str, tuple[dataclasses.Field, Any]]:
+def leaves(config: RunConfig) -> dict[str, tuple[dataclasses.Field, Any]]:
+  """{dotted field path: (field, value)} of every setting of `config`."""
   out = {}
   for path, group in _groups(config).items():
     for field in dataclasses.fields(group):
@@ -239,9 +251,20 @@ def replace(config: RunConfig, **values) -> RunConfig:
 
 
 def from_saved(saved: dict) -> RunConfig:
-  """The RunConfig of a config.json: nested, or flat (made before the nesting: its fields
+  """The RunConfig a config.json holds now: its settings as first saved with the changes
+  of its 'history' applied in order. Nested, or flat (made before the nesting: its fields
   were the flags, --env as 'task', the method as its --embed_learner/--downstream pair).
   Fields added since read as their defaults; fields removed since are ignored."""
+  config = _from_saved_settings(saved)
+  if saved.get('history'):
+    values = config.flags()
+    for change in saved['history']:
+      values[change['setting']] = change['new']
+    config = from_settings(values)
+  return config
+
+
+def _from_saved_settings(saved: dict) -> RunConfig:
   if 'data' in saved:
     return _assemble(lambda part: lambda field: (saved.get(part) or {} if part else saved)
                      .get(field.name), saved.get('method'))

@@ -4,8 +4,10 @@ and the lock that keeps a second process out."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
+import re
 import socket
 
 from rl_repr_trail.envs import tasks
@@ -30,15 +32,58 @@ def settings_diff(save_dir: str, config: run_config.RunConfig) -> dict:
 
 
 def check(save_dir: str, config: run_config.RunConfig) -> None:
-  """Refuses a directory that holds a run with other settings."""
+  """Refuses a directory that holds a run with other settings, except changes of
+  changeable settings (rates, decay steps) asked for with --resume_changed."""
   diff = settings_diff(save_dir, config)
   if 'defaults' in diff:
     raise run_config.ConfigError(
         f'{save_dir} holds a run made with the defaults of an earlier version of '
         'rl_repr_trail (before the original code\'s); pass another --save_dir.')
-  if diff:
+  fixed = {k: v for k, v in diff.items() if k not in run_config.changeable_flags(config)}
+  if fixed or (diff and not config.resume_changed):
+    hint = '' if fixed else (' To resume it with the changed settings (recorded in its '
+                             'config.json), pass --resume_changed.')
     raise run_config.ConfigError(f'{save_dir} holds a run with other settings ({diff}, as '
-                                 '(saved, asked)); pass another --save_dir.')
+                                 f'(saved, asked)); pass another --save_dir.{hint}')
+
+
+# Settings whose change is not worth a history entry: where the run is, and the flag that
+# allows changes.
+_UNRECORDED = ('save_dir', 'resume_changed')
+
+
+def record(save_dir: str, config: run_config.RunConfig) -> list[dict]:
+  """Writes config.json: the settings on a new run; on a resume, the first settings stay
+  and each setting that changed is appended to its 'history' (the steps each phase had
+  reached, the setting, its old and new value). Returns the new history entries."""
+  path = os.path.join(save_dir, 'config.json')
+  if not os.path.exists(path):
+    write_json(path, {**dataclasses.asdict(config), 'defaults': run_config.DEFAULTS_VERSION})
+    return []
+  with open(path) as f:
+    saved = json.load(f)
+  before, after = run_config.from_saved(saved).flags(), config.flags()
+  steps = {phase: _checkpoint_step(os.path.join(save_dir, phase))
+           for phase in ('pretrain', 'downstream')}
+  changes = [{'step': steps, 'setting': name, 'old': before.get(name), 'new': value}
+             for name, value in after.items()
+             if name not in _UNRECORDED and json.loads(json.dumps(before.get(name)))
+             != json.loads(json.dumps(value))]
+  if changes:
+    saved['history'] = saved.get('history', []) + changes
+    write_json(path, saved)
+  return changes
+
+
+def _checkpoint_step(directory: str) -> int:
+  """The step of a phase's latest checkpoint (0: none), read from its index file."""
+  try:
+    with open(os.path.join(directory, 'checkpoint')) as f:
+      first = f.readline()
+  except FileNotFoundError:
+    return 0
+  match = re.search(r'ckpt-(\d+)', first)
+  return int(match.group(1)) if match else 0
 
 
 def write_json(path: str, value) -> None:

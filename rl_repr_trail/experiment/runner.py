@@ -151,8 +151,8 @@ class _Phase:
     self.writer.flush()  # TensorBoard keeps every summary written before.
     saved = self.manager.latest_checkpoint
     kept = (f'its last checkpoint ({os.path.basename(saved)}) is kept: fix the cause '
-            '(e.g. a lower learning rate) and rerun to resume from it') if saved else (
-                'no checkpoint of this phase was saved')
+            '(e.g. a lower learning rate, with --resume_changed) and rerun to resume from '
+            'it') if saved else 'no checkpoint of this phase was saved'
     return errors.RunError(f'[{self.name}] diverged between steps {first} and {last}: {what}; '
                            f'the run stops unsaved and writes no results ({kept}).')
 
@@ -243,8 +243,9 @@ def run(config: run_config.RunConfig) -> dict:
 def _run_in(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
             strategy: tf.distribute.Strategy, chief: bool) -> dict:
   """The run's steps, in its locked directory."""
-  run_directory.write_json(os.path.join(save_dir, 'config.json'),
-                           {**dataclasses.asdict(config), 'defaults': run_config.DEFAULTS_VERSION})
+  for change in run_directory.record(save_dir, config):
+    print(f'  changed {change["setting"]}: {change["old"]} -> {change["new"]} (recorded in '
+          'config.json)', flush=True)
   t0 = time.time()
   # Seeds Python's random too: Keras draws each unseeded initializer's seed from it.
   tf_keras.utils.set_random_seed(config.seed)

@@ -35,7 +35,7 @@ class TrailConfig:
   fourier_dim: int = setting(256, 'D: random features (trail_linear).')
   hidden: tuple[int, ...] = setting(HIDDEN, _HIDDEN_HELP)
   learning_rate: float = setting(3e-4, _EMBED_RATE_HELP, flag='embed_learning_rate',
-                                 identity=False)
+                                 changeable=True)
   shuffle_prob: float = setting(0.1, 'Chance that a row of phi (or of psi) is replaced by '
                                 'another in the contrastive loss.')
   moment_rate: float = setting(5e-4, "EMA rate of phi's running mean and variance "
@@ -57,13 +57,13 @@ class SkillConfig:
   encoder_units: int = setting(256, "Units of each direction of the skill encoder's LSTM.")
   kl_weight: float = setting(0.1, 'Weight of the skill posterior\'s KL term in pretraining.')
   learning_rate: float = setting(1e-4, _EMBED_RATE_HELP, flag='embed_learning_rate',
-                                 identity=False)
+                                 changeable=True)
 
 
 @dataclasses.dataclass
 class LatentBCConfig:
   learning_rate: float = setting(1e-4, _DOWNSTREAM_RATE_HELP, flag='downstream_learning_rate',
-                                 identity=False)
+                                 changeable=True)
   hidden: tuple[int, ...] = setting(HIDDEN, _HIDDEN_HELP)
   finetune_decoder: bool = setting(True, 'Fine-tune the action decoder on the expert data.')
   entropy_term: bool = setting(True, _ENTROPY_HELP)
@@ -75,9 +75,9 @@ class LatentBCConfig:
 @dataclasses.dataclass
 class BCConfig:
   learning_rate: float = setting(1e-3, _DOWNSTREAM_RATE_HELP, flag='downstream_learning_rate',
-                                 identity=False)
+                                 changeable=True)
   hidden: tuple[int, ...] = setting(HIDDEN, _HIDDEN_HELP)
   decay_steps: tuple[int, ...] = setting(
       (180_000, 190_000), "BC: optimizer steps after which the rate (the policy's and the "
-      "temperature's) drops 10x, each.", identity=False)
+      "temperature's) drops 10x, each.", changeable=True)
   entropy_term: bool = setting(True, _ENTROPY_HELP)
