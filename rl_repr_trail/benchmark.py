@@ -200,7 +200,7 @@ def machine_description() -> str:
 
 def main(argv: list[str]) -> None:
   del argv
-  devices.configure_threads()  # As train_eval does.
+  devices.configure()  # As train_eval does.
   print(f'machine: {machine_description()}', flush=True)
   low, high = -np.ones(ACTION_DIM), np.ones(ACTION_DIM)
   with tempfile.TemporaryDirectory() as tmp:

@@ -66,7 +66,7 @@ def train_expert() -> None:
   from rl_repr_trail.core import devices  # pylint: disable=g-import-not-at-top
   from rl_repr_trail.datagen import sac  # pylint: disable=g-import-not-at-top
   # As train_eval: one thread per op (docs/speed.md).
-  devices.configure_threads()
+  devices.configure()
   if FLAGS.threads:
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
   task = _task()

@@ -29,7 +29,9 @@ import concurrent.futures
 import dataclasses
 import json
 import os
+import queue
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -41,6 +43,7 @@ from absl import flags
 
 from rl_repr_trail.core import errors
 from rl_repr_trail.core import progress
+from rl_repr_trail.core import stopping
 from rl_repr_trail.data import datasets
 from rl_repr_trail.data import minari_datasets
 from rl_repr_trail.datagen import generate
@@ -85,6 +88,8 @@ flags.DEFINE_bool('check', False, 'Resolve every run, dataset and setting and pr
                   'generating; exits non-zero with a line per problem.')
 flags.DEFINE_bool('estimate', False, 'With --check: also time a few seconds of each kind of '
                   'step on this machine and print how long the sweep will take.')
+flags.DEFINE_list('gpus', None, 'GPU ids that local runs share, one per run at a time '
+                  '(default: CUDA_VISIBLE_DEVICES, else those nvidia-smi lists, else none).')
 flags.DEFINE_integer('status_every', 600, 'Seconds between status lines that show each '
                      "running run's latest progress line (0: only when a run ends).",
                      lower_bound=0)
@@ -104,6 +109,12 @@ class JobOptions:
   cpus_per_run: int = 2
   gpus_per_run: int = 0
   array_parallelism: int = 1
+  # A run that reaches its time limit or is preempted is stopped cleanly and requeued, up
+  # to this many times.
+  max_requeues: int = 20
+  # Seconds before the time limit at which the job is told to stop (submitit's default
+  # when None: 90 on Slurm).
+  signal_delay_s: int | None = None
 
 
 def job_options(config: dict, executor: str, parallel: int, **from_flags) -> JobOptions:
@@ -116,7 +127,7 @@ def job_options(config: dict, executor: str, parallel: int, **from_flags) -> Job
   given.setdefault('array_parallelism', parallel)
   given.update({k: v for k, v in from_flags.items() if v is not None})
   options = JobOptions(executor=executor, **given)
-  for key in ('time_min', 'cpus_per_run', 'array_parallelism'):
+  for key in ('time_min', 'cpus_per_run', 'array_parallelism', 'max_requeues'):
     if not isinstance(getattr(options, key), int) or getattr(options, key) < 1:
       raise SweepError(f'slurm {key}={getattr(options, key)!r}: expected a positive integer.')
   if not isinstance(options.gpus_per_run, int) or options.gpus_per_run < 0:
@@ -342,19 +353,72 @@ def finished(run: Run, settings: dict) -> bool:
   return results.get('downstream_steps') == steps
 
 
-def _start(run: Run, settings: dict, threads: int) -> tuple[int, float]:
-  """Runs one train_eval process to its end; returns its exit code and seconds."""
-  os.makedirs(run.save_dir, exist_ok=True)
-  # Each run gets its share of the cores as parallel one-thread ops (configure_threads).
+def run_env(threads: int, device: str | None = None) -> dict[str, str]:
+  """The environment of a run's process: its share of the cores as parallel one-thread ops
+  (devices.configure), and with `device` the one GPU it sees (CUDA_VISIBLE_DEVICES)."""
   env = dict(os.environ, TF_NUM_INTRAOP_THREADS='1', TF_NUM_INTEROP_THREADS=str(threads),
              OPENBLAS_NUM_THREADS='1')
+  if device is not None:
+    env['CUDA_VISIBLE_DEVICES'] = device
+  return env
+
+
+def _start(run: Run, settings: dict, threads: int, device: str | None = None,
+           job: '_Job | None' = None) -> tuple[int, float]:
+  """Runs one train_eval process to its end; returns its exit code and seconds."""
+  os.makedirs(run.save_dir, exist_ok=True)
   args = command(run, settings)
   t0 = time.time()
   with open(os.path.join(run.save_dir, 'train_eval.log'), 'a') as log:
     log.write(f'$ {" ".join(args)}\n')
     log.flush()
-    code = subprocess.call(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                            env=run_env(threads, device))
+    if job is not None:
+      job.proc = proc
+    code = proc.wait()
   return code, time.time() - t0
+
+
+class _Job:
+  """A run as a submitit job. At a time limit or a preemption submitit calls `checkpoint`
+  (it has one, so submitit requeues it): the run is stopped with SIGTERM, which makes it
+  save its state at its current step, and the job is resubmitted to resume it."""
+
+  def __init__(self):
+    self.proc = None
+
+  def __call__(self, run: Run, settings: dict, threads: int) -> tuple[int, float]:
+    return _start(run, settings, threads, job=self)
+
+  def checkpoint(self, run: Run, settings: dict, threads: int):
+    from submitit.helpers import DelayedSubmission  # pylint: disable=g-import-not-at-top
+    if self.proc is not None and self.proc.returncode is None:
+      self.proc.send_signal(signal.SIGTERM)
+      # Called from a signal handler that may have interrupted proc.wait(), which holds
+      # the Popen's lock: wait for the process without it.
+      try:
+        os.waitpid(self.proc.pid, 0)
+      except ChildProcessError:  # Already reaped.
+        pass
+    return DelayedSubmission(_Job(), run, settings, threads)
+
+  def __getstate__(self) -> dict:  # A process handle is not pickled with the job.
+    return {'proc': None}
+
+
+def gpu_devices() -> list[str]:
+  """The GPUs a local sweep shares out: CUDA_VISIBLE_DEVICES when set, else those
+  `nvidia-smi -L` lists, else none."""
+  visible = os.environ.get('CUDA_VISIBLE_DEVICES')
+  if visible is not None:
+    return [d for d in visible.split(',') if d.strip() and d.strip() != '-1']
+  try:
+    listing = subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True, timeout=30,
+                             check=False).stdout
+  except (OSError, subprocess.TimeoutExpired):
+    return []
+  return [str(i) for i, line in enumerate(listing.splitlines()) if line.startswith('GPU ')]
 
 
 def error_line(save_dir: str) -> str:
@@ -438,10 +502,11 @@ def check(config: dict, root: str, parallel: int, estimate: bool = False) -> lis
 
 
 def sweep(config: dict, root: str, parallel: int, status_every: float = 0,
-          jobs: JobOptions | None = None) -> list[Run]:
+          jobs: JobOptions | None = None, gpus: list[str] | None = None) -> list[Run]:
   """Runs the grid; returns the runs that failed. Every `status_every` seconds without a
   run ending (0: never) it prints each running run's latest progress line. With `jobs`
-  the runs are a submitit job array (Slurm, or submitit's local executor)."""
+  the runs are a submitit job array (Slurm, or submitit's local executor). Local runs
+  each see one of `gpus` (device ids) when there are any."""
   runs = plan(config, root)
   settings = config['settings']
   # A finished run made with other settings would otherwise be skipped and summarized as
@@ -470,9 +535,24 @@ def sweep(config: dict, root: str, parallel: int, status_every: float = 0,
   if jobs is not None:
     return _submit(todo, settings, root, jobs)
   threads = max(1, (os.cpu_count() or 1) // parallel)
+  # With GPUs, each of the runs at a time gets its own (round robin when they are fewer).
+  devices = queue.Queue()
+  for slot, device in enumerate((gpus or [None]) * parallel):
+    if slot < parallel:
+      devices.put(device)
+
+  def start(run: Run) -> tuple[int, float]:
+    device = devices.get()
+    try:
+      return _start(run, settings, threads, device)
+    finally:
+      devices.put(device)
+
+  if gpus:
+    print(f'[sweep] GPUs {",".join(gpus)}: each run sees one (CUDA_VISIBLE_DEVICES).', flush=True)
   failed, done, t0 = [], 0, time.time()
   with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
-    futures = {pool.submit(_start, r, settings, threads): r for r in todo}
+    futures = {pool.submit(start, r): r for r in todo}
     pending = set(futures)
     while pending:
       ended, pending = concurrent.futures.wait(
@@ -493,6 +573,9 @@ def _report(run: Run, code: int, seconds: float, done: int, total: int, t0: floa
   """Prints a run's end (its final score, or where its log is) and notes a failure."""
   if code == 0:
     outcome = _final_score(run)
+  elif code == stopping.STOPPED_EXIT_CODE:
+    failed.append(run)
+    outcome = 'stopped by a signal, its state saved (rerun the sweep to resume it)'
   else:
     failed.append(run)
     error = error_line(run.save_dir)
@@ -510,18 +593,27 @@ def _submit(todo: list[Run], settings: dict, root: str, options: JobOptions) -> 
   """
   import submitit  # pylint: disable=g-import-not-at-top  # Only this executor needs it.
   cluster = 'slurm' if options.executor == 'slurm' else 'local'
-  executor = submitit.AutoExecutor(folder=os.path.join(root, 'submitit', '%j'), cluster=cluster)
-  parameters = dict(timeout_min=options.time_min, cpus_per_task=options.cpus_per_run,
-                    gpus_per_node=options.gpus_per_run, name='rl_repr_trail')
+  folder = os.path.join(root, 'submitit', '%j')
+  parameters = dict(timeout_min=options.time_min, gpus_per_node=options.gpus_per_run,
+                    name='rl_repr_trail')
   if cluster == 'slurm':
-    parameters.update(slurm_array_parallelism=options.array_parallelism)
+    executor = submitit.AutoExecutor(folder=folder, cluster=cluster,
+                                     slurm_max_num_timeout=options.max_requeues)
+    parameters.update(cpus_per_task=options.cpus_per_run,
+                      slurm_array_parallelism=options.array_parallelism)
     if options.partition:
       parameters['slurm_partition'] = options.partition
+    if options.signal_delay_s is not None:
+      parameters['slurm_signal_delay_s'] = options.signal_delay_s
+  else:  # submitit's own local executor: AutoExecutor does not pass its signal delay on.
+    executor = submitit.LocalExecutor(folder=folder, max_num_timeout=options.max_requeues)
+    if options.signal_delay_s is not None:
+      parameters['signal_delay_s'] = options.signal_delay_s
   executor.update_parameters(**parameters)
   if not todo:
     return []
   t0 = time.time()
-  jobs = executor.map_array(_start, todo, [settings] * len(todo),
+  jobs = executor.map_array(_Job(), todo, [settings] * len(todo),
                             [options.cpus_per_run] * len(todo))
   print(f'[sweep] submitted {len(jobs)} runs as {cluster} job array {jobs[0].job_id.split("_")[0]} '
         f'(logs in {os.path.join(root, "submitit")}).', flush=True)
@@ -557,7 +649,8 @@ def main(argv: list[str]) -> None:
                          time_min=FLAGS.slurm_time_min, cpus_per_run=FLAGS.cpus_per_run,
                          gpus_per_run=FLAGS.gpus_per_run,
                          array_parallelism=FLAGS.array_parallelism)
-    failed = sweep(config, root, parallel, FLAGS.status_every, jobs)
+    gpus = FLAGS.gpus if FLAGS.gpus is not None else gpu_devices()
+    failed = sweep(config, root, parallel, FLAGS.status_every, jobs, gpus if jobs is None else None)
   except (errors.InputError, FileNotFoundError) as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

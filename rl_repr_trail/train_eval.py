@@ -10,7 +10,8 @@ data generated from the bundled policies (one expert episode), printed side by s
 
 Datasets are D4RL names (read from $D4RL_DATASET_DIR) or paths to D4RL-format
 HDF5 files. Results go to --save_dir: TensorBoard logs, checkpoints (a rerun
-resumes) and results.json.
+resumes) and results.json. SIGTERM or Ctrl-C saves the state at the current step and
+exits with status 75 (core/stopping.py); the same command resumes.
 """
 
 import sys
@@ -21,6 +22,7 @@ from absl import flags
 from rl_repr_trail import cli  # First: it sets the environment's defaults (see cli).
 from rl_repr_trail.core import devices
 from rl_repr_trail.core import errors
+from rl_repr_trail.core import stopping
 from rl_repr_trail.envs import tasks
 from rl_repr_trail.experiment import default_task
 from rl_repr_trail.experiment import run_config
@@ -130,7 +132,7 @@ def run_default_task() -> None:
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  devices.configure_threads()
+  devices.configure()
   try:
     if FLAGS.offline_data is None and FLAGS.expert_data is None:
       run_default_task()
@@ -142,6 +144,9 @@ def main(argv: list[str]) -> None:
   except errors.RunError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
+  except stopping.Stopped as e:
+    print(e, file=sys.stderr, flush=True)
+    sys.exit(stopping.STOPPED_EXIT_CODE)
 
 
 if __name__ == '__main__':

@@ -296,6 +296,56 @@ def test_sweep_runs_as_a_submitit_job_array_and_skips_finished_runs(tmp_path):
   assert again.returncode == 0 and '2 finished earlier (skipped), 0 to run' in again.stdout
 
 
+def test_a_job_that_reaches_its_time_limit_is_stopped_cleanly_and_requeued(tmp_path):
+  # One BC run longer than its job's time limit: a minute, told to stop 30 s before it.
+  # Each time submitit checkpoints the job, which stops train_eval with SIGTERM (it saves
+  # its state) and requeues itself; the array ends without a rerun.
+  config = dict(TINY, methods=['bc'], slurm={'time_min': 1, 'signal_delay_s': 30})
+  config['settings'] = dict(TINY['settings'], downstream_steps=300_000, eval_interval=100_000,
+                            log_interval=1000, checkpoint_interval=1_000_000)
+  root = tmp_path / 'runs'
+  command = [sys.executable, '-m', 'rl_repr_trail.sweep', _write(tmp_path, config),
+             f'--root={root}', '--executor=submitit_local', '--cpus_per_run=1']
+  env = dict(os.environ, TRAIL_DATA_DIR=str(tmp_path / 'data'))
+  result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env,
+                          cwd=ROOT, check=False)
+  assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+  run_dir = root / 'hopper' / 'none' / 'expert500' / 'bc' / 'seed0'
+  log = (run_dir / 'train_eval.log').read_text()
+  assert '[downstream] stopped by SIGTERM at step ' in log, log[-3000:]
+  assert '[downstream] resuming from step ' in log
+  results = json.loads((run_dir / 'results.json').read_text())
+  assert results['downstream_steps'] == 300_000
+  lines = (run_dir / 'evals.jsonl').read_text().splitlines()
+  assert [json.loads(line)['step'] for line in lines] == [100_000, 200_000, 300_000]
+
+
+def test_local_runs_at_a_time_each_get_their_own_gpu(tmp_path, monkeypatch):
+  seen = []
+
+  class FakeProcess:
+    def __init__(self, args, env, **kwargs):
+      del kwargs
+      seen.append((args[args.index('-m') + 1], env.get('CUDA_VISIBLE_DEVICES')))
+
+    def wait(self):
+      return 1
+
+  monkeypatch.setattr(sweep.subprocess, 'Popen', FakeProcess)
+  monkeypatch.setattr(sweep, '_data_plan', lambda names: ([], []))
+  config = sweep.load_config(_write(tmp_path, dict(TINY, seeds=[0, 1, 2, 3])))
+  failed = sweep.sweep(config, str(tmp_path / 'runs'), parallel=2, gpus=['0', '1'])
+  assert len(failed) == 8 and {m for m, _ in seen} == {'rl_repr_trail.train_eval'}
+  assert sorted(d for _, d in seen) == ['0'] * 4 + ['1'] * 4
+  seen.clear()
+  sweep.sweep(config, str(tmp_path / 'runs'), parallel=1, gpus=[])
+  assert {d for _, d in seen} == {None}
+  monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '2,5')
+  assert sweep.gpu_devices() == ['2', '5']
+  env = sweep.run_env(threads=1, device='5')
+  assert env['CUDA_VISIBLE_DEVICES'] == '5' and env['TF_NUM_INTEROP_THREADS'] == '1'
+
+
 def test_job_options_come_from_the_config_and_flags_override_them():
   config = {'slurm': {'partition': 'gpu', 'time_min': 90, 'gpus_per_run': 1}}
   options = sweep.job_options(config, 'slurm', parallel=3, time_min=30, cpus_per_run=None)

@@ -4,11 +4,9 @@ import json
 import os
 import pathlib
 import re
-import signal
 import socket
 import subprocess
 import sys
-import time
 
 import h5py
 import numpy as np
@@ -78,34 +76,6 @@ def test_run_writes_results_and_summaries(hopper_files, tmp_path, embed_learner,
   if embed_learner != 'none':
     expected |= {'pretrain/loss', 'pretrain/steps_per_sec', 'downstream/latent_nll'}
   assert expected <= tags, expected - tags
-
-
-def test_interrupted_run_resumes_without_redoing_work(hopper_files, tmp_path, capsys):
-  save_dir = tmp_path / 'run'
-  args = [sys.executable, '-m', 'rl_repr_trail.train_eval',
-          f'--offline_data={hopper_files["offline"]}', f'--expert_data={hopper_files["expert"]}',
-          '--expert_size=500', '--embed_dim=16', '--hidden=32,32', '--batch_size=32',
-          '--pretrain_steps=200', '--downstream_steps=4000', '--eval_interval=4000',
-          '--eval_episodes=1', '--log_interval=100', '--checkpoint_interval=100',
-          f'--save_dir={save_dir}']
-  proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-  marker = save_dir / 'downstream' / 'checkpoint'
-  deadline = time.time() + 120
-  while not marker.exists() and proc.poll() is None and time.time() < deadline:
-    time.sleep(0.02)
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
-  assert marker.exists(), 'the run never wrote a downstream checkpoint'
-  assert not (save_dir / 'results.json').exists()
-  results = runner.run(_config(hopper_files, save_dir, fourier_dim=256, pretrain_steps=200,
-                               downstream_steps=4000, eval_interval=4000, eval_episodes=1,
-                               log_interval=100))
-  out = capsys.readouterr().out
-  assert '[pretrain] finished earlier at step 200' in out
-  resumed_at = int(out.split('[downstream] resuming from step ')[1].split('.')[0])
-  assert 0 < resumed_at < 4000
-  assert results['downstream_steps'] == 4000
-  assert [e['step'] for e in results['evals']] == [4000]
 
 
 def test_rerun_with_other_settings_is_refused(hopper_files, tmp_path):
@@ -396,15 +366,27 @@ def test_default_scale_must_be_a_fraction(tmp_path):
   assert not (tmp_path / 'runs').exists()
 
 
+def test_every_gpu_grows_its_memory_so_that_processes_share_it(monkeypatch):
+  from rl_repr_trail.core import devices  # pylint: disable=g-import-not-at-top
+  fake = ['GPU:0', 'GPU:1']  # This machine has none: what TensorFlow would list.
+  grown = []
+  monkeypatch.setattr(tf.config, 'list_physical_devices',
+                      lambda kind=None: fake if kind == 'GPU' else [])
+  monkeypatch.setattr(tf.config.experimental, 'set_memory_growth',
+                      lambda device, on: grown.append((device, on)))
+  assert devices.configure_gpus() == fake
+  assert grown == [('GPU:0', True), ('GPU:1', True)]
+
+
 @pytest.mark.parametrize('env_threads, expected', [(None, 1), ('2', 0)])
-def test_configure_threads_one_per_op_unless_the_environment_says(env_threads, expected):
+def test_configure_one_per_op_unless_the_environment_says(env_threads, expected):
   """train_eval and the benchmark run each op on one thread; TF_NUM_INTRAOP_THREADS wins
   (0: left to TensorFlow, which reads the variable)."""
   env = {k: v for k, v in os.environ.items() if k != 'TF_NUM_INTRAOP_THREADS'}
   if env_threads:
     env['TF_NUM_INTRAOP_THREADS'] = env_threads
   code = ('import tensorflow as tf; from rl_repr_trail.core import devices; '
-          'devices.configure_threads(); tf.constant(1.0) + 1.0; '
+          'devices.configure(); tf.constant(1.0) + 1.0; '
           'print(tf.config.threading.get_intra_op_parallelism_threads())')
   proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                         timeout=120, env=env)
@@ -488,23 +470,30 @@ def test_the_binary_exits_nonzero_on_divergence_with_quiet_logs(hopper_files, tm
 def test_a_second_run_on_a_locked_directory_is_refused_and_a_stale_lock_taken_over(
     hopper_files, tmp_path, capsys):
   save_dir = tmp_path / 'run'
-  save_dir.mkdir()
-  config = _config(hopper_files, save_dir, method='bc',
-                   downstream_steps=50, eval_interval=50, checkpoint_interval=50)
-  live = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+  settings = dict(method='bc', downstream_steps=100_000, eval_interval=50,
+                  checkpoint_interval=50)
+  # A real run holds the directory: it is evaluating, so its lock is taken.
+  first = subprocess.Popen(
+      [sys.executable, '-m', 'rl_repr_trail.train_eval', *(
+          f'--{k}={",".join(map(str, v)) if isinstance(v, tuple) else v}'
+          for k, v in _config(hopper_files, save_dir, **settings).flags().items()
+          if v is not None and not isinstance(v, bool))],
+      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
   try:
-    (save_dir / run_directory.LOCK_FILE).write_text(json.dumps(
-        {'pid': live.pid, 'host': socket.gethostname()}))
+    for line in first.stdout:
+      if line.startswith('[eval] step 50:'):
+        break
+    config = _config(hopper_files, save_dir, **dict(settings, downstream_steps=100))
     with pytest.raises(errors.InputError, match=rf'{save_dir} is in use by another run '
-                       rf'\(process {live.pid} on host {socket.gethostname()}'):
+                       rf'\(process {first.pid} on host {socket.gethostname()}'):
       runner.run(config)
-    assert not (save_dir / 'config.json').exists()
   finally:
-    live.kill()
-    live.wait()
+    first.kill()  # Killed without warning: its lock stays behind.
+    first.wait()
+  assert (save_dir / run_directory.LOCK_FILE).exists()
   # The owner is gone now: its lock is stale and taken over.
   runner.run(config)
-  assert f'taking over the lock of process {live.pid}' in capsys.readouterr().out
+  assert f'taking over the lock of process {first.pid}' in capsys.readouterr().out
   assert (save_dir / 'results.json').exists() and not (save_dir / run_directory.LOCK_FILE).exists()
 
 

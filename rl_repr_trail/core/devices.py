@@ -10,8 +10,9 @@ import tensorflow as tf
 from rl_repr_trail.core import errors
 
 
-def configure_threads() -> None:
-  """One thread per op, and as many ops at once as there are cores.
+def configure() -> None:
+  """One thread per op, as many ops at once as there are cores, and memory growth on
+  every GPU (configure_gpus).
 
   This project's matrices are small (batch 256, 256 units): splitting one op over two
   cores costs more than it gains, while independent ops (two networks, the weight and
@@ -21,6 +22,17 @@ def configure_threads() -> None:
   """
   if 'TF_NUM_INTRAOP_THREADS' not in os.environ:
     tf.config.threading.set_intra_op_parallelism_threads(1)
+  configure_gpus()
+
+
+def configure_gpus() -> list:
+  """Memory growth on every visible GPU, so that several processes share one (TensorFlow
+  otherwise takes all of a GPU's memory at start). Call before any op runs; returns the
+  GPUs."""
+  gpus = tf.config.list_physical_devices('GPU')
+  for gpu in gpus:
+    tf.config.experimental.set_memory_growth(gpu, True)
+  return gpus
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:

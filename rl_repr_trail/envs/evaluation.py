@@ -75,3 +75,18 @@ def read_evals(path: str, upto: int | None = None) -> list[dict]:
       raise
     by_step[entry['step']] = entry
   return [by_step[s] for s in sorted(by_step) if upto is None or s <= upto]
+
+
+def keep_evals(path: str, upto: int) -> None:
+  """Rewrites an evaluation file to hold each step up to `upto` once (the last record of a
+  step), dropping later steps and a line cut short; atomically, and only if it changes."""
+  if not os.path.exists(path):
+    return
+  kept = read_evals(path, upto)
+  with open(path) as f:
+    before = f.read()
+  after = ''.join(json.dumps(e) + '\n' for e in kept)
+  if after != before:
+    with open(path + '.tmp', 'w') as f:
+      f.write(after)
+    os.replace(path + '.tmp', path)

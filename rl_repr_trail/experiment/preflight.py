@@ -109,7 +109,7 @@ def estimate(runs: list[tuple[RunConfig, tasks.Task]], seconds: float = 2.0
   from rl_repr_trail.core import devices  # pylint: disable=g-import-not-at-top
   from rl_repr_trail.core import training  # pylint: disable=g-import-not-at-top
   from rl_repr_trail.data import batches  # pylint: disable=g-import-not-at-top
-  devices.configure_threads()
+  devices.configure()
   timed: dict[tuple[str, str], tuple[float | None, float, float]] = {}
   lines, total = [], 0.0
   for config, task in runs:

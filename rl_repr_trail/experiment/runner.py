@@ -23,6 +23,7 @@ from rl_repr_trail.core import devices
 from rl_repr_trail.core import errors
 from rl_repr_trail.core import optim
 from rl_repr_trail.core import progress
+from rl_repr_trail.core import stopping
 from rl_repr_trail.core import training
 from rl_repr_trail.data import batches
 from rl_repr_trail.data import datasets
@@ -188,6 +189,8 @@ class _Phase:
     step, last_time, last_step = start, time.time(), start
     started = last_time
     while step < self.total:
+      if stopping.requested():
+        self._stop(step, start)
       n = min([self.total] + [(step // k + 1) * k for k in intervals]) - step
       metrics = run_steps(tf.constant(n, tf.int32))
       self._check_finite(metrics, step, step + n)
@@ -215,6 +218,18 @@ class _Phase:
     self.writer.flush()
     self.seconds['training'] += time.time() - started - self.seconds['evaluation']
 
+  def _stop(self, step: int, start: int) -> None:
+    """Saves the state at `step` (unless it is the restored one), flushes TensorBoard
+    and raises stopping.Stopped."""
+    latest = self.manager.latest_checkpoint
+    if step != start and not (latest and latest.endswith(f'-{step}')):
+      self._check_weights(step)
+      self.manager.save(checkpoint_number=step)
+    self.writer.flush()
+    raise stopping.Stopped(
+        f'[{self.name}] stopped by {stopping.requested()} at step {step}, its state saved; '
+        'rerun the same command to resume from it.')
+
 
 def run(config: run_config.RunConfig) -> dict:
   """Runs (or resumes) one experiment and returns its results (also in results.json)."""
@@ -236,7 +251,7 @@ def run(config: run_config.RunConfig) -> dict:
   if not chief:  # Other workers keep their checkpoints and logs apart.
     save_dir = os.path.join(save_dir, devices.worker_name())
   os.makedirs(save_dir, exist_ok=True)
-  with run_directory.lock(save_dir):
+  with run_directory.lock(save_dir), stopping.stop_signals():
     return _run_in(save_dir, config, inputs, strategy, chief)
 
 
@@ -296,6 +311,9 @@ def _imitate(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
   phase = _Phase('downstream', save_dir, config.schedule.downstream_steps, config, writer,
                  learner=learner, sampler=sampler)
   evals_path = os.path.join(save_dir, 'evals.jsonl')
+  # Evaluations after the restored step (made before a kill, not checkpointed) are made
+  # again, with the same numbers: the file keeps each step once.
+  evaluation.keep_evals(evals_path, upto=phase.current)
   policy = learner.actor(task.obs_dim)
 
   def evaluate(step: int) -> None:
