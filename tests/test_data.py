@@ -1,6 +1,8 @@
 """D4RL-format reading and writing, episode structure, windows and the expert subset."""
 
 import dataclasses
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -189,5 +191,5 @@ def test_an_evaluation_record_cut_short_by_a_kill_is_skipped(tmp_path):
                   '{"step": 30, "retu')
   assert [e['step'] for e in evaluation.read_evals(str(path))] == [10, 20]
   path.write_text('{"step": 10, "retu\n{"step": 20, "return_mean": 2.0}\n')
-  with pytest.raises(ValueError):  # Damage before the last line is not a kill's.
+  with pytest.raises(json.JSONDecodeError):  # Damage before the last line is not a kill's.
     evaluation.read_evals(str(path))

@@ -5,11 +5,13 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 
 from rl_repr_trail import claims
+from rl_repr_trail.data import datasets
 from rl_repr_trail.datagen import experts
 from rl_repr_trail.experiment import intervals
 from rl_repr_trail import summarize
@@ -37,9 +39,7 @@ def test_sweep_skips_finished_runs_and_resumes_interrupted_ones(tmp_path, monkey
   monkeypatch.setenv('TRAIL_DATA_DIR', str(tmp_path / 'data'))
   root = str(tmp_path / 'runs')
   config = sweep.load_config(_write(tmp_path, TINY))
-  assert sweep.sweep(config, root, parallel=2, status_every=0.5) == []
-  # Status lines come while runs go on (each takes seconds), not only when they end.
-  assert '[sweep] running hopper/none/expert500/bc/seed0: ' in capsys.readouterr().out
+  assert sweep.sweep(config, root, parallel=2) == []
   bc_dir = os.path.join(root, 'hopper', 'none', 'expert500', 'bc', 'seed0')
   trail_dir = os.path.join(root, 'hopper', 'random', 'expert500', 'trail_ebm', 'seed0')
   # The BC run is killed after its step-50 checkpoint; both runs are then asked for 100 steps.
@@ -114,7 +114,7 @@ def test_bad_sweep_configs_name_the_file_and_key(tmp_path, change, message):
 def test_d4rl_source_names_the_missing_file(tmp_path, monkeypatch):
   monkeypatch.setenv('D4RL_DATASET_DIR', str(tmp_path))
   config = sweep.load_config(_write(tmp_path, dict(TINY, data={'source': 'd4rl'})))
-  with pytest.raises(Exception, match='hopper_expert-v2.hdf5'):
+  with pytest.raises(datasets.DataError, match='hopper_expert-v2.hdf5'):
     sweep.plan(config, str(tmp_path / 'runs'))
 
 
@@ -320,15 +320,48 @@ def test_a_job_that_reaches_its_time_limit_is_stopped_cleanly_and_requeued(tmp_p
   assert [json.loads(line)['step'] for line in lines] == [100_000, 200_000, 300_000]
 
 
+def test_status_lines_come_while_runs_go_on(tmp_path, monkeypatch, capsys):
+  # The run's process ends only once the sweep has printed a status line for it.
+  printed = threading.Event()
+
+  class FakeProcess:
+    def __init__(self, *args, **kwargs):
+      del args, kwargs
+
+    def wait(self):
+      assert printed.wait(timeout=120), 'no status line while the run went on'
+      return 1
+
+  def progress(run):
+    printed.set()
+    return f'[downstream] 10/50 ({run.method})'
+
+  monkeypatch.setattr(sweep.subprocess, 'Popen', FakeProcess)
+  monkeypatch.setattr(sweep, '_data_plan', lambda names: ([], []))
+  monkeypatch.setattr(sweep, 'latest_progress', progress)
+  config = sweep.load_config(_write(tmp_path, dict(TINY, methods=['bc'])))
+  assert len(sweep.sweep(config, str(tmp_path / 'runs'), parallel=1, status_every=0.01)) == 1
+  out = capsys.readouterr().out
+  assert '[sweep] running hopper/none/expert500/bc/seed0: [downstream] 10/50 (bc)' in out
+
+
 def test_local_runs_at_a_time_each_get_their_own_gpu(tmp_path, monkeypatch):
-  seen = []
+  seen, running, lock = [], set(), threading.Lock()
+  together = threading.Barrier(2)  # Each run ends once another has started beside it.
 
   class FakeProcess:
     def __init__(self, args, env, **kwargs):
       del kwargs
-      seen.append((args[args.index('-m') + 1], env.get('CUDA_VISIBLE_DEVICES')))
+      self.device = env.get('CUDA_VISIBLE_DEVICES')
+      with lock:
+        seen.append((args[args.index('-m') + 1], self.device))
+        assert self.device not in running, (self.device, running)
+        running.add(self.device)
 
     def wait(self):
+      together.wait(timeout=60)
+      with lock:
+        running.discard(self.device)
       return 1
 
   monkeypatch.setattr(sweep.subprocess, 'Popen', FakeProcess)
@@ -338,6 +371,7 @@ def test_local_runs_at_a_time_each_get_their_own_gpu(tmp_path, monkeypatch):
   assert len(failed) == 8 and {m for m, _ in seen} == {'rl_repr_trail.train_eval'}
   assert sorted(d for _, d in seen) == ['0'] * 4 + ['1'] * 4
   seen.clear()
+  together = threading.Barrier(1)
   sweep.sweep(config, str(tmp_path / 'runs'), parallel=1, gpus=[])
   assert {d for _, d in seen} == {None}
   monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '2,5')
