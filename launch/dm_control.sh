@@ -6,8 +6,8 @@
 #   launch/dm_control.sh [quick|paper] [sweep flags: --parallel=N --root=DIR --override=JSON --check --estimate]
 #
 # quick (default): cartpole_swingup, checks the whole pipeline in minutes.
-# paper: cartpole_swingup, cheetah_run, walker_walk, quadruped_run; each needs its bundled
-# policies (python -m rl_repr_trail.collect train_expert --env=TASK, then export_policies).
+# paper: cartpole_swingup, cheetah_run, walker_walk, quadruped_run, with random, medium and
+# medium-replay data generated from the policies bundled for each (docs/data.md).
 source "$(dirname "$0")/common.sh"
 scale=quick
 if [[ $# -gt 0 && "$1" != --* ]]; then scale="$1"; shift; fi

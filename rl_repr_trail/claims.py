@@ -2,7 +2,7 @@ r"""Checks the paper's claims on a directory of runs (launch/claims.sh makes one
 
   python -m rl_repr_trail.claims RUN_DIR
 
-Claims (TRAIL.md section 5): TRAIL improves on BC (by up to 4x), and stays ahead of
+Claims (docs/reference.md, "Baselines and claims"): TRAIL improves on BC (by up to 4x), and stays ahead of
 BC when the offline data is random, where the temporal-skill methods degrade. Per
 task, offline data and expert size it reports the ratio of each method's final
 normalized score to BC's, whether TRAIL beats BC, and, for every method that ran on

@@ -2,8 +2,8 @@ r"""This project's scores beside the original rl_repr code's on the same configu
 
   python -m rl_repr_trail.parity RUN_DIR
 
-RUN_DIR holds the runs of launch/parity.sh (TRAIL.md section 10's configurations, several
-seeds). The original was run once (seed 0) per configuration, so its figure is one draw:
+RUN_DIR holds the runs of launch/parity.sh (the configurations of docs/reference.md,
+"The original code on this project's data", several seeds). The original was run once (seed 0) per configuration, so its figure is one draw:
 it is within seed noise when it lies within two sample stds of this project's seeds
 (widened for a single new draw, 2 std sqrt(1 + 1/n)). A figure the original made on other
 data than this project can generate today is printed with that said, and no verdict.
@@ -33,7 +33,7 @@ class OriginalScore:
   note: str = ''
 
 
-# TRAIL.md section 10: the original code under TF 2.15.1 on this project's generated files.
+# docs/reference.md, "The original code on this project's data": the original code under TF 2.15.1 on this project's generated files.
 ORIGINAL = (
     OriginalScore('hopper', 'medium (gen)', 'TRAIL EBM', 18.7, True),
     OriginalScore('hopper', 'medium (gen)', 'BC', 98.7, True),

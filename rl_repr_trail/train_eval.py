@@ -8,8 +8,9 @@ data generated from the bundled policies (one expert episode), printed side by s
   python -m rl_repr_trail.train_eval --offline_data=ant-medium-v2 \
       --expert_data=ant-expert-v2 --method=trail_ebm
 
-Datasets are D4RL names (read from $D4RL_DATASET_DIR) or paths to D4RL-format
-HDF5 files. Results go to --save_dir: TensorBoard logs, checkpoints (a rerun
+Datasets are D4RL names (read from $D4RL_DATASET_DIR), generated names
+(gen:TASK-KIND[-ROWS], made on first use), Minari ids (minari:mujoco/ant/expert-v0) or
+paths to D4RL-format HDF5 files. Results go to --save_dir: TensorBoard logs, checkpoints (a rerun
 resumes) and results.json. SIGTERM or Ctrl-C saves the state at the current step and
 exits with status 75 (core/stopping.py); the same command resumes.
 """

@@ -97,3 +97,17 @@ def test_installed_packages_are_the_pinned_ones():
     if installed is None or not pin.specifier.contains(installed):
       wrong[pin.name] = (str(pin.specifier), installed)
   assert not wrong, f'requirements.txt pin against installed version: {wrong}'
+
+
+def test_docs_cite_and_link_only_what_the_repository_holds():
+  # The design notes behind the project are not in it: the project cites docs/reference.md.
+  texts = {p: p.read_text() for d in ('rl_repr_trail', 'tests', 'docs', 'launch')
+           for p in (ROOT / d).rglob('*') if p.suffix in ('.py', '.md', '.sh', '.json')}
+  texts[ROOT / 'README.md'] = (ROOT / 'README.md').read_text()
+  notes = 'TRAIL' + '.md'  # Spelled apart, so that this file does not cite it either.
+  assert not [str(p) for p, text in texts.items() if notes in text]
+  for path, text in texts.items():
+    if path.suffix != '.md':
+      continue
+    for target in re.findall(r'\]\(([^)#:]+)(?:#[^)]*)?\)', text):
+      assert (path.parent / target).exists(), f'{path.name} links {target}'

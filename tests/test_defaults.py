@@ -1,4 +1,5 @@
-"""The original rl_repr code's defaults (TRAIL.md section 9), one test per item."""
+"""The original rl_repr code's defaults (docs/reference.md, "The original code's
+defaults"), one test per item."""
 
 import dataclasses
 

@@ -24,7 +24,7 @@ def run_episodes(policy: Policy, task: tasks.Task, num_episodes: int, seed: int,
   The episodes run side by side, one policy call per step for all of them; a row whose
   episode has ended gets its last observation again and its action is discarded. With
   `zero_contact_forces` the policy sees the task's contact-force dimensions as zeros, as
-  in D4RL's ant files (TRAIL.md section 7).
+  in D4RL's ant files (docs/reference.md, "D4RL files and environments").
   """
   seeds = [seed + episode for episode in range(num_episodes)]
   envs_ = [tasks.make_env(task) for _ in seeds]

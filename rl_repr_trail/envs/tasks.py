@@ -2,7 +2,7 @@
 
 D4RL's own environments need mujoco-py, which cannot be installed on a current
 machine; the gymnasium v4 environments have the same observation and action
-layouts (TRAIL.md section 7), so policies trained on D4RL files act in them.
+layouts (docs/reference.md, "D4RL files and environments"), so policies trained on D4RL files act in them.
 DeepMind Control Suite tasks (cartpole_swingup, ...) run through shimmy's
 gymnasium wrapper with their observations flattened; their returns lie in
 [0, 1000], so their normalized score is return / 10.
@@ -42,7 +42,7 @@ class Task:
   # Observation dimensions that D4RL's files hold as zeros (ant contact forces).
   contact_dims: tuple[int, int] | None = None
   # The environment computes no contact forces: they are observed as zeros in
-  # contact_dims and cost nothing in the reward, as in D4RL's ant files (TRAIL.md 7).
+  # contact_dims and cost nothing in the reward, as in D4RL's ant files (docs/reference.md).
   zero_contact_forces: bool = False
 
 

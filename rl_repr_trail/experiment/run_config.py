@@ -303,6 +303,8 @@ def validate(config: RunConfig) -> None:
     if flag.choices and name in values and values[name] not in flag.choices:
       raise ConfigError(f'--{name}={values[name]}: expected one of {flag.choices}.')
   if config.data.expert_data is None:
-    raise ConfigError('--expert_data is required: a D4RL name, a generated name or an HDF5 path.')
+    raise ConfigError('--expert_data is required: a D4RL name (hopper-expert-v2), a generated '
+                      'name (gen:hopper-expert), a Minari id (minari:mujoco/hopper/expert-v0) '
+                      'or an HDF5 path.')
   if method.pretrains and config.data.offline_data is None:
     raise ConfigError(f'--offline_data is required with --method={method.name}.')

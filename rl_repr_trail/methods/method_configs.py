@@ -27,7 +27,7 @@ _DOWNSTREAM_RATE_HELP = 'Downstream Adam rate.'
 
 @dataclasses.dataclass
 class TrailConfig:
-  """Defaults from the paper's reference protocol (TRAIL.md sections 2 and 3)."""
+  """Defaults from the paper's reference protocol (docs/reference.md, "Pretraining" and "TRAIL linear")."""
 
   embed_dim: int = setting(256, 'd: width of phi and psi.')
   # TRAIL linear (random Fourier features of phi) or TRAIL EBM; the method fixes it.
