@@ -9,8 +9,8 @@ bootstrap interval (rliable, see intervals.py) and n = seeds (one seed shows no
 interval). Then, across the table's cells, each method's interquartile mean (IQM) and
 mean with 95% stratified bootstrap intervals, and the probability that it improves on
 BC. BC reads no offline data, so its runs fill every row of their task. Writes the
-tables to summary.md and PNG plots to plots/ in the output directory (RUN_DIR by
-default): evaluation curves (mean over seeds, a band of one sample std) per row, a bar
+tables to summary.md (and as TensorBoard text in summary_tb/) and PNG plots to plots/
+in the output directory (RUN_DIR by default): evaluation curves (mean over seeds, a band of one sample std) per row, a bar
 chart per table (bars: means, whiskers: intervals) and the aggregate intervals per
 table. Generated data is marked "(gen)" so that it never reads as D4RL's own.
 """
@@ -22,13 +22,13 @@ import json
 import os
 import re
 import sys
+import time
 
 from absl import app
 from absl import flags
 import numpy as np
 
 from rl_repr_trail.core import errors
-from rl_repr_trail.core import settings
 from rl_repr_trail.envs import tasks
 from rl_repr_trail.experiment import intervals
 from rl_repr_trail.experiment import run_config
@@ -93,8 +93,7 @@ def _name_settings(runs: list[dict]) -> None:
     if os.path.exists(path):
       with open(path) as f:
         config = run_config.from_saved(json.load(f))
-      identity = {settings.flag_name(field) for field, _ in run_config.leaves(config).values()
-                  if settings.in_identity(field)}
+      identity = run_config.identity_flags(config)
       r['settings'] = {k: v for k, v in config.flags().items()
                        if k in identity and k not in _PLACE}
   for label in {r['method'] for r in runs}:
@@ -317,8 +316,28 @@ def summarize(run_dir: str, output: str | None = None) -> str:
   with open(tmp, 'w') as f:
     f.write(f'# Summary of {run_dir}\n\n{text}\n')
   os.replace(tmp, os.path.join(output, 'summary.md'))
+  write_tensorboard_text(os.path.join(output, TENSORBOARD_DIR), text)
   plot(tables, os.path.join(output, 'plots'), found)
   return text
+
+
+TENSORBOARD_DIR = 'summary_tb'  # Beside the runs: `tensorboard --logdir RUN_DIR` shows it.
+
+
+def write_tensorboard_text(logdir: str, text: str) -> None:
+  """The summary's markdown (tables, intervals, IQM, P(> BC)) as TensorBoard text, in an
+  event file of its own that replaces the one a previous summary wrote."""
+  from tensorboard.compat.proto import event_pb2  # pylint: disable=g-import-not-at-top
+  from tensorboard.plugins.text import summary_v2  # pylint: disable=g-import-not-at-top
+  from tensorboard.summary.writer import event_file_writer  # pylint: disable=g-import-not-at-top
+  os.makedirs(logdir, exist_ok=True)
+  for name in os.listdir(logdir):
+    if name.startswith('events.out.tfevents.'):
+      os.remove(os.path.join(logdir, name))
+  writer = event_file_writer.EventFileWriter(logdir)
+  writer.add_event(event_pb2.Event(wall_time=time.time(), step=0,
+                                   summary=summary_v2.text_pb('summary', text)))
+  writer.close()
 
 
 def main(argv: list[str]) -> None:

@@ -156,6 +156,28 @@ def test_a_grid_makes_a_run_directory_per_value_named_in_labels_and_summaries(
   text = summarize.summarize(str(root))
   assert ('| BC (downstream_learning_rate=0.001) | BC (downstream_learning_rate=0.003) |'
           in text), text
+  # The root in TensorBoard: each run in the HParams dashboard with its settings and
+  # result metrics, read as TensorBoard reads them; the summary as text beside them.
+  from tensorboard.backend.event_processing import plugin_event_multiplexer  # pylint: disable=g-import-not-at-top
+  from tensorboard.plugins.hparams import metadata  # pylint: disable=g-import-not-at-top
+  multiplexer = plugin_event_multiplexer.EventMultiplexer()
+  multiplexer.AddRunsFromDirectory(str(root))
+  multiplexer.Reload()
+  sessions = {run: metadata.parse_session_start_info_plugin_data(content['_hparams_/session_start_info'])
+              for run, content in multiplexer.PluginRunToTagToContent('hparams').items()}
+  assert sorted(sessions) == [f'{r.label}/tb' for r in runs]
+  for run, rate in zip(runs, (1e-3, 3e-3)):
+    hparams = sessions[f'{run.label}/tb'].hparams
+    assert hparams['method'].string_value == 'BC' and hparams['seed'].number_value == 0
+    assert hparams['downstream_learning_rate'].number_value == pytest.approx(rate)
+    assert hparams['task'].string_value == 'hopper' and hparams['expert_size'].number_value == 500
+    tags = multiplexer.GetAccumulator(f'{run.label}/tb').Tags()['tensors']
+    assert {'results/final_normalized_score', 'results/best_normalized_score',
+            'results/wall_time_s'} <= set(tags)
+  summary_text = multiplexer.PluginRunToTagToContent('text')
+  assert list(summary_text) == [summarize.TENSORBOARD_DIR]
+  tensor = multiplexer.Tensors(summarize.TENSORBOARD_DIR, 'summary')[0].tensor_proto
+  assert 'BC (downstream_learning_rate=0.003)' in tensor.string_val[0].decode()
   # A rerun skips both; a grid key also in settings, or an empty one, is refused.
   assert all(sweep.finished(r, config['settings']) for r in runs)
   for bad, message in (({'grid': {'seed': [1]}}, "grid key 'seed'"),

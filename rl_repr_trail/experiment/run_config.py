@@ -113,6 +113,12 @@ class RunConfig:
             if settings.flag_name(field) in known}
 
 
+def identity_flags(config: RunConfig) -> set[str]:
+  """The flags of `config` that are part of its run directory's identity."""
+  return {settings.flag_name(field) for field, _ in leaves(config).values()
+          if settings.in_identity(field)}
+
+
 def changeable_flags(config: RunConfig) -> set[str]:
   """The flags of `config` that a resume may change when asked (--resume_changed)."""
   return {settings.flag_name(field) for field, _ in leaves(config).values()

@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 import tensorflow as tf
+from tensorboard.plugins.hparams import api as hp
 import tf_keras
 
 from rl_repr_trail.core import devices
@@ -258,6 +259,7 @@ def run(config: run_config.RunConfig) -> dict:
 def _run_in(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
             strategy: tf.distribute.Strategy, chief: bool) -> dict:
   """The run's steps, in its locked directory."""
+  new = not os.path.exists(os.path.join(save_dir, 'config.json'))
   for change in run_directory.record(save_dir, config):
     print(f'  changed {change["setting"]}: {change["old"]} -> {change["new"]} (recorded in '
           'config.json)', flush=True)
@@ -265,6 +267,9 @@ def _run_in(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
   # Seeds Python's random too: Keras draws each unseeded initializer's seed from it.
   tf_keras.utils.set_random_seed(config.seed)
   writer = tf.summary.create_file_writer(os.path.join(save_dir, 'tb'))
+  if new and chief:
+    with writer.as_default():
+      hp.hparams(hparams(config, inputs.task), trial_id=save_dir)
   low, high = _action_bounds(inputs.task)
   embedding, pretrain = _pretrain(save_dir, config, inputs, strategy, writer, low, high)
   downstream_phase, evaluate = _imitate(save_dir, config, inputs, strategy, writer, low, high,
@@ -272,6 +277,20 @@ def _run_in(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
   if not chief:
     return {}
   return _write_results(save_dir, config, inputs.task, pretrain, downstream_phase, evaluate, t0)
+
+
+def hparams(config: run_config.RunConfig, task: tasks.Task) -> dict[str, bool | int | float | str]:
+  """The run's settings for TensorBoard's HParams dashboard: method, task, data, expert
+  size, seed and every setting of the run's identity (lists as text)."""
+  values = {'method': config.label, 'task': task.name,
+            'offline_data': config.data.offline_data or 'none',
+            'expert_data': config.data.expert_data, 'expert_size': config.data.expert_size,
+            'seed': config.seed}
+  identity = run_config.identity_flags(config)
+  for name, value in config.flags().items():
+    if name in identity and name not in values and name not in ('env', 'method'):
+      values[name] = ','.join(map(str, value)) if isinstance(value, (list, tuple)) else value
+  return {k: v for k, v in values.items() if v is not None}
 
 
 def _action_bounds(task: tasks.Task) -> tuple[np.ndarray, np.ndarray]:
@@ -358,6 +377,11 @@ def _write_results(save_dir: str, config: run_config.RunConfig, task: tasks.Task
                  'evaluation': phase.seconds['evaluation']},
       'evals': evals}
   run_directory.write_json(os.path.join(save_dir, 'results.json'), results)
+  with phase.writer.as_default(step=phase.current):  # The HParams dashboard's metrics.
+    tf.summary.scalar('results/final_normalized_score', evals[-1]['normalized_score_mean'])
+    tf.summary.scalar('results/best_normalized_score', best['normalized_score_mean'])
+    tf.summary.scalar('results/wall_time_s', results['wall_time_s'])
+  phase.writer.flush()
   parts = ', '.join(f'{k} {v:.0f}' for k, v in results['time_s'].items())
   print(f'{config.label} | {task.name} | final normalized score {evals[-1]["normalized_score_mean"]:.1f} '
         f'(return {evals[-1]["return_mean"]:.1f}) | best {best["normalized_score_mean"]:.1f} '
