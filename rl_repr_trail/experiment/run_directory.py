@@ -94,6 +94,7 @@ def write_json(path: str, value) -> None:
 
 
 LOCK_FILE = 'lock'
+SPEC_FILE = 'spec.json'  # The task's name and sizes and the action bounds.
 
 
 def _pid_alive(pid: int) -> bool:

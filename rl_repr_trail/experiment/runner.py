@@ -1,7 +1,8 @@
 """One experiment: pretrain an embedding on offline data, imitate expert data, evaluate.
 
-A run directory holds config.json, pretrain/ and downstream/ checkpoints, tb/
-(TensorBoard), evals.jsonl and, at the end, results.json. Rerunning with the same
+A run directory holds config.json, spec.json (the task's sizes and action bounds),
+pretrain/ and downstream/ checkpoints, tb/ (TensorBoard), evals.jsonl and, at the end,
+results.json. Rerunning with the same
 directory reuses a finished pretraining and resumes an interrupted phase from its
 last checkpoint (weights, optimizer state, random state and step).
 """
@@ -271,6 +272,11 @@ def _run_in(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
     with writer.as_default():
       hp.hparams(hparams(config, inputs.task), trial_id=save_dir)
   low, high = _action_bounds(inputs.task)
+  if chief:  # What loading the agent needs without the data or an environment (agent.py).
+    run_directory.write_json(os.path.join(save_dir, run_directory.SPEC_FILE), {
+        'task': inputs.task.name, 'obs_dim': inputs.task.obs_dim,
+        'action_low': low.tolist(), 'action_high': high.tolist(),
+        'zero_contact_forces': inputs.zero_contact_forces})
   embedding, pretrain = _pretrain(save_dir, config, inputs, strategy, writer, low, high)
   downstream_phase, evaluate = _imitate(save_dir, config, inputs, strategy, writer, low, high,
                                         embedding, chief)

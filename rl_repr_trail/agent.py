@@ -1,0 +1,164 @@
+"""A trained run as an agent: load it, act, embed, evaluate and export it.
+
+  from rl_repr_trail import Agent
+  agent = Agent.load('runs/hopper/trail_ebm/seed0')
+  actions = agent.act(observations)          # a batch, as the evaluation acts
+  stats = agent.evaluate()                   # evals.jsonl's numbers for its step
+  agent.export('exported/')                  # a SavedModel, used without this package
+
+A run directory is rebuilt from its config.json, spec.json (the task's sizes and action
+bounds) and checkpoints alone: no data file and no environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from rl_repr_trail.core import errors
+from rl_repr_trail.data import datasets
+from rl_repr_trail.envs import evaluation
+from rl_repr_trail.envs import tasks
+from rl_repr_trail.experiment import run_config
+from rl_repr_trail.experiment import run_directory
+
+
+class Agent:
+  """The downstream policy of a run (and its embedding, for the methods that have one)."""
+
+  def __init__(self, config: run_config.RunConfig, task: tasks.Task, spec: dict,
+               embedding, learner, step: int):
+    self.config, self.task, self.spec = config, task, spec
+    self.embedding, self.learner, self.step = embedding, learner, step
+    self._actor = learner.actor(task.obs_dim)
+
+  @classmethod
+  def load(cls, run_dir: str, step: int | None = None) -> 'Agent':
+    """The run in `run_dir` at its latest downstream checkpoint (or at `step`, if that
+    checkpoint is kept), finished or interrupted."""
+    config_path = os.path.join(run_dir, 'config.json')
+    spec_path = os.path.join(run_dir, run_directory.SPEC_FILE)
+    for path in (config_path, spec_path):
+      if not os.path.exists(path):
+        raise errors.InputError(f'{run_dir} is not a run directory of this version of '
+                                f'rl_repr_trail: {os.path.basename(path)} is missing.')
+    with open(config_path) as f:
+      config = run_config.from_saved(json.load(f))
+    with open(spec_path) as f:
+      spec = json.load(f)
+    task = tasks.get_task(spec['task'])
+    low, high = np.asarray(spec['action_low']), np.asarray(spec['action_high'])
+    method = config.spec
+    tf_keras.utils.set_random_seed(config.seed)  # As the runner built them.
+    embedding = method.make_embedding(config, task, low, high) if method.pretrains else None
+    learner, _ = method.make_downstream(config, task, low, high, embedding,
+                                        _placeholder(task, method.window(config)))
+    path = _checkpoint(os.path.join(run_dir, 'downstream'), step)
+    if embedding is not None:
+      pretrained = tf.train.latest_checkpoint(os.path.join(run_dir, 'pretrain'))
+      tf.train.Checkpoint(learner=embedding).restore(pretrained).expect_partial()
+    tf.train.Checkpoint(learner=learner).restore(path).assert_existing_objects_matched()
+    return cls(config, task, spec, embedding, learner, int(path.rsplit('-', 1)[1]))
+
+  def reset(self, seeds: Sequence[int]) -> None:
+    """Starts one episode per seed, a row each: the latent draws of a row repeat for its
+    seed (a no-op for BC, which draws nothing)."""
+    if hasattr(self._actor, 'reset'):
+      self._actor.reset(list(seeds))
+
+  def act(self, observations: np.ndarray) -> np.ndarray:
+    """Actions for a batch of observations [B, obs_dim], as the evaluation acts: latent
+    BC's z sampled with its seeded generator (see `reset`), skills' z held for t steps."""
+    observations = np.array(observations, np.float32, ndmin=2)
+    if self.spec.get('zero_contact_forces'):
+      observations[:, self.task.contact_dims[0]:self.task.contact_dims[1]] = 0.0
+    return self._actor(observations)
+
+  def embed(self, observations: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """The latent actions z = phi(s, a) of a batch of transitions (TRAIL's methods)."""
+    if not hasattr(self.embedding, 'embed'):
+      raise errors.InputError(f'{self.config.label} has no latent action of a transition '
+                              '(TRAIL EBM and TRAIL linear have one).')
+    return self.embedding.embed(np.asarray(observations, np.float32),
+                                np.asarray(actions, np.float32)).numpy()
+
+  def evaluate(self, episodes: int | None = None, seed: int | None = None) -> dict:
+    """Mean and std of returns and normalized scores over `episodes` (default: the run's)
+    seeded episodes; with the default seed, the numbers evals.jsonl holds for this step."""
+    episodes = episodes or self.config.schedule.eval_episodes
+    seed = self.config.seed * 1000 + self.step if seed is None else seed
+    returns = evaluation.run_episodes(self._actor, self.task, episodes, seed=seed,
+                                      zero_contact_forces=self.spec.get('zero_contact_forces'))
+    return {'step': self.step, **evaluation.summarize(self.task, returns)}
+
+  def export(self, path: str) -> None:
+    """A TensorFlow SavedModel with serving signatures: `act(observations)` for BC;
+    `act(observations, noise)` (z = mean + std * noise of pi_Z(s); zeros: its mean) for
+    latent BC, and `embed(observations, actions)` for TRAIL; `choose_latent(observations,
+    noise)` and `decode(observations, latents)` for the skill methods."""
+    module = tf.Module()
+    obs = tf.TensorSpec([None, self.task.obs_dim], tf.float32, name='observations')
+    acts = tf.TensorSpec([None, self.task.action_dim], tf.float32, name='actions')
+    learner = self.learner
+    # The variables alone are tracked (not the learners, whose own functions return
+    # distributions, which a SavedModel cannot hold without TFP imported).
+    module.weights = list(learner.variables)
+    signatures = {}
+    if not hasattr(learner, 'latent_policy'):
+      signatures['act'] = tf.function(lambda o: {'actions': learner.act(o)},
+                                      input_signature=[obs])
+    else:
+      latents = tf.TensorSpec([None, self.embedding.latent_dim], tf.float32,
+                              name='noise')
+      if hasattr(learner, 'act'):
+        signatures['act'] = tf.function(lambda o, n: {'actions': learner.act(o, n)},
+                                        input_signature=[obs, latents])
+      else:
+        choose = lambda o, n: {'latents': _sampled(learner.latent_policy(o), n)}
+        decode = lambda o, z: {'actions': learner.decoder.mode(tf.concat([o, z], axis=-1))}
+        signatures['choose_latent'] = tf.function(choose, input_signature=[obs, latents])
+        signatures['decode'] = tf.function(decode, input_signature=[
+            obs, tf.TensorSpec(latents.shape, tf.float32, name='latents')])
+    if hasattr(self.embedding, 'embed'):
+      embedding = self.embedding
+      module.embedding_weights = list(embedding.variables)
+      signatures['embed'] = tf.function(lambda o, a: {'latents': embedding.embed(o, a)},
+                                        input_signature=[obs, acts])
+    for name, function in signatures.items():
+      setattr(module, name, function)
+    tf.saved_model.save(module, path, signatures=signatures)
+
+
+def _sampled(distribution, noise):
+  return distribution.mean() + distribution.stddev() * noise
+
+
+def _checkpoint(directory: str, step: int | None) -> str:
+  """The path of a kept downstream checkpoint, or an error naming the kept ones."""
+  state = tf.train.get_checkpoint_state(directory)
+  kept = list(state.all_model_checkpoint_paths) if state else []
+  if not kept:
+    raise errors.InputError(f'{directory} holds no checkpoint: the run has not trained its '
+                            'downstream policy yet.')
+  if step is None:
+    return state.model_checkpoint_path
+  found = [p for p in kept if p.endswith(f'-{step}')]
+  if not found:
+    raise errors.InputError(f'{directory}: no checkpoint of step {step} is kept; kept: '
+                            f'{[int(p.rsplit("-", 1)[1]) for p in kept]}.')
+  return found[0]
+
+
+def _placeholder(task: tasks.Task, window: int) -> datasets.Dataset:
+  """A few zero transitions of the task's sizes: the downstream builders make their
+  sampler from expert data, which acting does not need."""
+  rows = max(window, 2) + 1
+  obs = np.zeros((rows, task.obs_dim), np.float32)
+  return datasets.from_arrays(obs, np.zeros((rows, task.action_dim), np.float32),
+                              np.zeros(rows, bool), np.eye(1, rows, rows - 1, dtype=bool)[0],
+                              obs, source='placeholder')
