@@ -151,6 +151,13 @@ def test_each_bundled_replay_run_ended_at_its_medium_policy_level(task_name):
   assert bundle.policies[0].obs_dim == tasks.get_task(task_name).obs_dim
 
 
+def test_every_offline_kind_of_every_table_task_is_bundled():
+  for task_name in ('ant', 'halfcheetah', 'hopper', 'walker2d', 'cartpole_swingup',
+                    'cheetah_run', 'walker_walk', 'quadruped_run'):
+    for kind in generate.KINDS:
+      generate.check(f'gen:{task_name}-{kind}')
+
+
 def test_medium_replay_shards_are_cut_where_they_meet_and_fixed_by_the_seed(monkeypatch):
   monkeypatch.setattr(generate, 'MIN_SHARD_ROWS', 500)  # 4 shards of 500 rows.
   task = tasks.get_task('cartpole_swingup')
