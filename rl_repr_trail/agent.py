@@ -62,7 +62,9 @@ class Agent:
     if embedding is not None:
       pretrained = tf.train.latest_checkpoint(os.path.join(run_dir, 'pretrain'))
       tf.train.Checkpoint(learner=embedding).restore(pretrained).expect_partial()
-    tf.train.Checkpoint(learner=learner).restore(path).assert_existing_objects_matched()
+    status = tf.train.Checkpoint(learner=learner).restore(path)
+    status.assert_existing_objects_matched()
+    status.expect_partial()  # The phase's step and sampler are training state, not the agent.
     return cls(config, task, spec, embedding, learner, int(path.rsplit('-', 1)[1]))
 
   def reset(self, seeds: Sequence[int]) -> None:

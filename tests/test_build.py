@@ -32,7 +32,7 @@ def test_every_test_file_is_a_py_test_and_binaries_have_mains():
   for path in (ROOT / 'tests').glob('test_*.py'):
     assert re.search(rf'py_test\(\s*name = "{path.stem}",\s*srcs = \["tests/{path.name}"\]',
                      text), path.name
-  for binary in ('train_eval', 'collect', 'benchmark', 'sweep', 'summarize', 'claims'):
+  for binary in ('train_eval', 'collect', 'benchmark', 'sweep', 'summarize', 'claims', 'play'):
     assert f'main = "rl_repr_trail/{binary}.py"' in text
 
 
