@@ -40,7 +40,9 @@ for name in sorted(model.signatures):  # choose_latent before decode, which read
   function = model.signatures[name]
   args = {k: inputs[k] for k in function.structured_input_signature[1]}
   for key, value in function(**args).items():
-    out[f'{name}/{key}'] = inputs[key] = value.numpy()
+    out[f'{name}/{key}'] = value.numpy()
+  if name == 'choose_latent':
+    inputs['latents'] = out['choose_latent/latents']
 np.savez(sys.argv[3], **out)
 '''
 

@@ -419,18 +419,18 @@ def test_a_failed_run_is_reported_with_its_error_and_left_out_of_the_summary(
   root = str(tmp_path / 'runs')
   config = json.loads(json.dumps(TINY))
   config['methods'] = ['bc']
-  assert sweep.sweep(sweep.load_config(_write(tmp_path, config)), root, parallel=1) == []
-  # A new seed at a rate that blows BC up: it fails, seed 0 stays finished.
-  config['seeds'] = [0, 2]
-  config['settings']['downstream_learning_rate'] = 1e4
-  capsys.readouterr()
+  # Two rates, one of which blows BC up: that run fails, the other finishes.
+  config['grid'] = {'downstream_learning_rate': [1e-3, 1e4]}
   failed = sweep.sweep(sweep.load_config(_write(tmp_path, config)), root, parallel=1)
-  assert [r.seed for r in failed] == [2]
+  assert [r.grid for r in failed] == [{'downstream_learning_rate': 1e4}]
   out = capsys.readouterr().out
-  assert 'bc/seed2: FAILED (exit 1: error: [downstream] diverged between steps' in out
+  assert ('bc/downstream_learning_rate=10000.0/seed0: FAILED (exit 1: error: [downstream] '
+          'diverged between steps') in out
   text = summarize.summarize(root)
   assert 'Left out, runs that stopped with an error:' in text
-  assert 'hopper/none/expert500/bc/seed2: error: [downstream] diverged' in text
+  assert ('hopper/none/expert500/bc/downstream_learning_rate=10000.0/seed0: error: '
+          '[downstream] diverged') in text
+  assert '| BC |' in text  # The finished run alone: no rate to tell it from another.
 
 
 def test_sweep_settings_are_checked_as_train_eval_checks_its_flags(tmp_path):
