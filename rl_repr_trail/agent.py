@@ -12,6 +12,7 @@ bounds) and checkpoints alone: no data file and no environment.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from typing import Sequence
@@ -66,6 +67,30 @@ class Agent:
     status.assert_existing_objects_matched()
     status.expect_partial()  # The phase's step and sampler are training state, not the agent.
     return cls(config, task, spec, embedding, learner, int(path.rsplit('-', 1)[1]))
+
+  @classmethod
+  def train(cls, settings: dict, expert: dict[str, np.ndarray],
+            offline: dict[str, np.ndarray] | None = None) -> 'Agent':
+    """Trains a run on arrays in memory, as train_eval does with files: `settings` are
+    train_eval's flags (`env` required, the data flags left out); `expert` and `offline`
+    map D4RL keys (observations, actions, terminals, timeouts, optionally
+    next_observations) to arrays. The same run directory (checkpoints, TensorBoard,
+    evaluations, results.json; `save_dir` or runs/TASK/METHOD/seedN); returns its agent."""
+    from rl_repr_trail.experiment import runner  # pylint: disable=g-import-not-at-top
+    if not settings.get('env'):
+      raise errors.InputError(f'Agent.train needs settings["env"], one of {sorted(tasks.TASKS)}.')
+    given = {'expert_data': expert, 'offline_data': offline}
+    in_memory, names = {}, {}
+    for flag, arrays in given.items():
+      if arrays is None:
+        continue
+      dataset = _from_arrays(flag, arrays)
+      names[flag] = f'memory:{dataset.source}'
+      in_memory[names[flag]] = dataset
+    config = run_config.from_settings(dict(settings, **names))
+    runner.run(config, in_memory)
+    return cls.load(config.save_dir or run_directory.default_save_dir(
+        config, tasks.get_task(config.data.task)))
 
   def reset(self, seeds: Sequence[int]) -> None:
     """Starts one episode per seed, a row each: the latent draws of a row repeat for its
@@ -134,6 +159,23 @@ class Agent:
     for name, function in signatures.items():
       setattr(module, name, function)
     tf.saved_model.save(module, path, signatures=signatures)
+
+
+def _from_arrays(flag: str, arrays: dict[str, np.ndarray]) -> datasets.Dataset:
+  """A checked Dataset of D4RL arrays, named by a hash of their contents (the name is part
+  of the run's identity: other arrays, another run)."""
+  missing = [k for k in ('observations', 'actions', 'terminals') if k not in arrays]
+  if missing:
+    raise errors.InputError(f'{flag}: missing array(s) {missing}; expected D4RL keys '
+                            'observations, actions, terminals[, timeouts, next_observations].')
+  digest = hashlib.sha1()
+  for key in sorted(arrays):
+    values = np.ascontiguousarray(arrays[key])
+    datasets.check_values(f'{flag} (in memory)', key, values)
+    digest.update(key.encode() + values.tobytes())
+  return datasets.from_arrays(arrays['observations'], arrays['actions'], arrays['terminals'],
+                              arrays.get('timeouts'), arrays.get('next_observations'),
+                              source=f'{flag}-{digest.hexdigest()[:12]}')
 
 
 def _sampled(distribution, noise):

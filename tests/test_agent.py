@@ -105,3 +105,29 @@ def test_the_python_example_of_the_docs_runs_as_written(hopper_files, tmp_path):
   exec(compile(code, 'usage.md', 'exec'), {'RUN_DIR': str(run_dir),  # pylint: disable=exec-used
                                            'EXPORT_DIR': str(tmp_path / 'exported')})
   assert os.path.exists(tmp_path / 'exported' / 'saved_model.pb')
+
+
+def test_training_from_arrays_in_memory_writes_a_run_directory_as_train_eval(
+    hopper_files, tmp_path):
+  import h5py  # pylint: disable=g-import-not-at-top
+  with h5py.File(hopper_files['expert']) as f:
+    expert = {k: f[k][:] for k in ('observations', 'actions', 'terminals', 'timeouts',
+                                   'next_observations')}
+  settings = dict(env='hopper', method='bc', expert_size=500, hidden=(32, 32), batch_size=32,
+                  downstream_steps=100, eval_interval=50, eval_episodes=1,
+                  save_dir=str(tmp_path / 'run'))
+  agent = Agent.train(settings, expert)
+  assert agent.step == 100 and agent.config.data.expert_data.startswith('memory:expert_data-')
+  results = json.loads((tmp_path / 'run' / 'results.json').read_text())
+  assert [e['step'] for e in results['evals']] == [50, 100]
+  assert results['peak_memory_gb'] > 0.1
+  assert os.listdir(tmp_path / 'run' / 'tb')
+  assert agent.evaluate() == results['evals'][-1]
+  # Other arrays are another run: the same directory refuses them.
+  expert['actions'] = expert['actions'] * 0.5
+  with pytest.raises(errors.InputError, match='holds a run with other settings'):
+    Agent.train(settings, expert)
+  expert['observations'][3, 0] = np.nan
+  with pytest.raises(errors.InputError, match=r"expert_data \(in memory\): key "
+                     r"'observations' holds NaN or inf \(first at row 3\)"):
+    Agent.train(settings, expert)

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import os
+import resource
 import time
 from typing import Callable
 
@@ -86,14 +87,18 @@ def _load(name: str) -> datasets.Dataset:
   return datasets.load(generate.resolve(name))
 
 
-def load_inputs(config: run_config.RunConfig) -> _Inputs:
-  """Reads and checks the data against the task's environment."""
+def load_inputs(config: run_config.RunConfig,
+                in_memory: dict[str, datasets.Dataset] | None = None) -> _Inputs:
+  """Reads and checks the data against the task's environment; `in_memory` maps a data
+  name to a Dataset already in memory (Agent.train's arrays)."""
+  in_memory = in_memory or {}
+  load = lambda name: in_memory[name] if name in in_memory else _load(name)
   task = _resolve_task(config)
   offline = None
   if config.spec.pretrains:
-    offline = _load(config.data.offline_data)
+    offline = load(config.data.offline_data)
     _check_dims(offline, task, 'offline_data')
-  expert = _load(config.data.expert_data)
+  expert = load(config.data.expert_data)
   _check_dims(expert, task, 'expert_data')
   expert = expert.first_transitions(config.data.expert_size)
   window = config.spec.window(config)
@@ -233,10 +238,12 @@ class _Phase:
         'rerun the same command to resume from it.')
 
 
-def run(config: run_config.RunConfig) -> dict:
-  """Runs (or resumes) one experiment and returns its results (also in results.json)."""
+def run(config: run_config.RunConfig,
+        in_memory: dict[str, datasets.Dataset] | None = None) -> dict:
+  """Runs (or resumes) one experiment and returns its results (also in results.json);
+  `in_memory` as load_inputs takes it."""
   run_config.validate(config)
-  inputs = load_inputs(config)
+  inputs = load_inputs(config, in_memory)
   task = inputs.task
   save_dir = config.save_dir or run_directory.default_save_dir(config, task)
   run_directory.check(save_dir, config)
@@ -378,6 +385,8 @@ def _write_results(save_dir: str, config: run_config.RunConfig, task: tasks.Task
       'final': evals[-1], 'best': best,
       'pretrain_steps': config.schedule.pretrain_steps if pretrain else 0,
       'downstream_steps': phase.current, 'wall_time_s': time.time() - t0,
+      # This process's peak resident memory (Linux reports kB).
+      'peak_memory_gb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
       'time_s': {'pretraining': pretrain.seconds['training'] if pretrain else 0.0,
                  'downstream': phase.seconds['training'],
                  'evaluation': phase.seconds['evaluation']},
