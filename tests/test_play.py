@@ -30,6 +30,7 @@ def test_play_prints_each_episode_and_writes_a_video_of_the_first(hopper_files, 
   episodes = re.findall(r'^episode (\d) \(seed (\d)\): (\d+) steps, return \S+, normalized '
                         r'score \S+$', result.stdout, re.M)
   assert [(e, s) for e, s, _ in episodes] == [('0', '3'), ('1', '4')], result.stdout
+  assert video.exists(), result.stdout  # Its last line says why, when rendering failed.
   frames = iio.imread(video)
   assert frames.shape == (int(episodes[0][2]), 240, 320, 3), result.stdout
   assert frames.std() > 0  # Not a blank picture.
