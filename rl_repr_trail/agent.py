@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from rl_repr_trail.core import acting
 from rl_repr_trail.core import errors
 from rl_repr_trail.data import datasets
 from rl_repr_trail.envs import evaluation
@@ -146,7 +147,7 @@ class Agent:
         signatures['act'] = tf.function(lambda o, n: {'actions': learner.act(o, n)},
                                         input_signature=[obs, latents])
       else:
-        choose = lambda o, n: {'latents': _sampled(learner.latent_policy(o), n)}
+        choose = lambda o, n: {'latents': acting.sampled_latent(learner.latent_policy(o), n)}
         decode = lambda o, z: {'actions': learner.decoder.mode(tf.concat([o, z], axis=-1))}
         signatures['choose_latent'] = tf.function(choose, input_signature=[obs, latents])
         signatures['decode'] = tf.function(decode, input_signature=[
@@ -176,10 +177,6 @@ def _from_arrays(flag: str, arrays: dict[str, np.ndarray]) -> datasets.Dataset:
   return datasets.from_arrays(arrays['observations'], arrays['actions'], arrays['terminals'],
                               arrays.get('timeouts'), arrays.get('next_observations'),
                               source=f'{flag}-{digest.hexdigest()[:12]}')
-
-
-def _sampled(distribution, noise):
-  return distribution.mean() + distribution.stddev() * noise
 
 
 def _checkpoint(directory: str, step: int | None) -> str:

@@ -29,6 +29,7 @@ from absl import flags
 import numpy as np
 
 from rl_repr_trail.core import errors
+from rl_repr_trail.core import settings
 from rl_repr_trail.envs import tasks
 from rl_repr_trail.experiment import intervals
 from rl_repr_trail.experiment import run_config
@@ -103,11 +104,7 @@ def _name_settings(runs: list[dict]) -> None:
     for r in mine:
       if varied:
         r['method'] = f'{label} (' + ', '.join(
-            f'{k}={_value_text(r["settings"].get(k))}' for k in varied) + ')'
-
-
-def _value_text(value) -> str:
-  return ','.join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+            f'{k}={settings.value_text(r["settings"].get(k))}' for k in varied) + ')'
 
 
 def failed_runs(run_dir: str) -> list[str]:

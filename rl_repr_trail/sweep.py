@@ -43,6 +43,7 @@ from absl import flags
 
 from rl_repr_trail.core import errors
 from rl_repr_trail.core import progress
+from rl_repr_trail.core.settings import value_text
 from rl_repr_trail.core import stopping
 from rl_repr_trail.data import datasets
 from rl_repr_trail.data import minari_datasets
@@ -151,13 +152,11 @@ class Run:
 
   @property
   def label(self) -> str:
-    point = [','.join(f'{k}={_text(v)}' for k, v in self.grid.items())] if self.grid else []
+    point = ([','.join(f'{k}={value_text(v)}' for k, v in self.grid.items())]
+             if self.grid else [])
     return os.path.join(self.task, self.offline_kind, f'expert{self.expert_size}', self.method,
                         *point, f'seed{self.seed}')
 
-
-def _text(value) -> str:
-  return ','.join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def _need(config: dict, key: str, path: str, kind=list):

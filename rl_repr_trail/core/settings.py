@@ -30,5 +30,10 @@ def in_identity(field: dataclasses.Field) -> bool:
   return field.metadata.get('identity', True)
 
 
+def value_text(value: Any) -> Any:
+  """A setting as a label shows it: lists and tuples as 'a,b', the rest as it is."""
+  return ','.join(map(str, value)) if isinstance(value, (list, tuple)) else value
+
+
 def changeable(field: dataclasses.Field) -> bool:
   return field.metadata.get('changeable', False)

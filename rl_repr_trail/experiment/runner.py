@@ -26,6 +26,7 @@ from rl_repr_trail.core import devices
 from rl_repr_trail.core import errors
 from rl_repr_trail.core import optim
 from rl_repr_trail.core import progress
+from rl_repr_trail.core import settings
 from rl_repr_trail.core import stopping
 from rl_repr_trail.core import training
 from rl_repr_trail.data import batches
@@ -302,7 +303,7 @@ def hparams(config: run_config.RunConfig, task: tasks.Task) -> dict[str, bool | 
   identity = run_config.identity_flags(config)
   for name, value in config.flags().items():
     if name in identity and name not in values and name not in ('env', 'method'):
-      values[name] = ','.join(map(str, value)) if isinstance(value, (list, tuple)) else value
+      values[name] = settings.value_text(value)
   return {k: v for k, v in values.items() if v is not None}
 
 
