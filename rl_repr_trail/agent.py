@@ -23,7 +23,10 @@ import tf_keras
 
 from rl_repr_trail.core import acting
 from rl_repr_trail.core import errors
+from rl_repr_trail.core import specs
+from rl_repr_trail.core import streams
 from rl_repr_trail.data import datasets
+from rl_repr_trail.data import names
 from rl_repr_trail.envs import evaluation
 from rl_repr_trail.envs import tasks
 from rl_repr_trail.experiment import run_config
@@ -54,17 +57,17 @@ class Agent:
     with open(spec_path) as f:
       spec = json.load(f)
     task = tasks.get_task(spec['task'])
-    low, high = np.asarray(spec['action_low']), np.asarray(spec['action_high'])
+    env = specs.EnvSpec.from_json(spec)
     method = config.spec
     tf_keras.utils.set_random_seed(config.seed)  # As the runner built them.
-    embedding = method.make_embedding(config, task, low, high) if method.pretrains else None
-    learner, _ = method.make_downstream(config, task, low, high, embedding,
-                                        _placeholder(task, method.window(config)))
+    embedding = (method.make_embedding(env, config.embedding, config.seed)
+                 if method.pretrains else None)
+    learner = method.make_downstream(env, config.downstream, embedding, config.seed)
     path = _checkpoint(os.path.join(run_dir, 'downstream'), step)
     if embedding is not None:
       pretrained = tf.train.latest_checkpoint(os.path.join(run_dir, 'pretrain'))
-      tf.train.Checkpoint(learner=embedding).restore(pretrained).expect_partial()
-    status = tf.train.Checkpoint(learner=learner).restore(path)
+      tf.train.Checkpoint(learner=embedding.checkpoint()).restore(pretrained).expect_partial()
+    status = tf.train.Checkpoint(learner=learner.checkpoint()).restore(path)
     status.assert_existing_objects_matched()
     status.expect_partial()  # The phase's step and sampler are training state, not the agent.
     return cls(config, task, spec, embedding, learner, int(path.rsplit('-', 1)[1]))
@@ -81,14 +84,14 @@ class Agent:
     if not settings.get('env'):
       raise errors.InputError(f'Agent.train needs settings["env"], one of {sorted(tasks.TASKS)}.')
     given = {'expert_data': expert, 'offline_data': offline}
-    in_memory, names = {}, {}
+    in_memory, given_names = {}, {}
     for flag, arrays in given.items():
       if arrays is None:
         continue
       dataset = _from_arrays(flag, arrays)
-      names[flag] = f'memory:{dataset.source}'
-      in_memory[names[flag]] = dataset
-    config = run_config.from_settings(dict(settings, **names))
+      given_names[flag] = f'{names.MEMORY_PREFIX}{dataset.source}'
+      in_memory[given_names[flag]] = dataset
+    config = run_config.from_settings(dict(settings, **given_names))
     runner.run(config, in_memory)
     return cls.load(config.save_dir or run_directory.default_save_dir(
         config, tasks.get_task(config.data.task)))
@@ -119,7 +122,7 @@ class Agent:
     """Mean and std of returns and normalized scores over `episodes` (default: the run's)
     seeded episodes; with the default seed, the numbers evals.jsonl holds for this step."""
     episodes = episodes or self.config.schedule.eval_episodes
-    seed = self.config.seed * 1000 + self.step if seed is None else seed
+    seed = streams.seed(self.config.seed, 'evaluation', self.step) if seed is None else seed
     returns = evaluation.run_episodes(self._actor, self.task, episodes, seed=seed,
                                       zero_contact_forces=self.spec.get('zero_contact_forces'))
     return {'step': self.step, **evaluation.summarize(self.task, returns)}
@@ -193,13 +196,3 @@ def _checkpoint(directory: str, step: int | None) -> str:
     raise errors.InputError(f'{directory}: no checkpoint of step {step} is kept; kept: '
                             f'{[int(p.rsplit("-", 1)[1]) for p in kept]}.')
   return found[0]
-
-
-def _placeholder(task: tasks.Task, window: int) -> datasets.Dataset:
-  """A few zero transitions of the task's sizes: the downstream builders make their
-  sampler from expert data, which acting does not need."""
-  rows = max(window, 2) + 1
-  obs = np.zeros((rows, task.obs_dim), np.float32)
-  return datasets.from_arrays(obs, np.zeros((rows, task.action_dim), np.float32),
-                              np.zeros(rows, bool), np.eye(1, rows, rows - 1, dtype=bool)[0],
-                              obs, source='placeholder')

@@ -34,11 +34,14 @@ from rl_repr_trail.core import devices
 from rl_repr_trail.core import training
 from rl_repr_trail.data import batches
 from rl_repr_trail.data import datasets
-from rl_repr_trail.methods import behavioral_cloning
-from rl_repr_trail.methods import latent_bc
-from rl_repr_trail.methods import method_configs
-from rl_repr_trail.methods import skills
-from rl_repr_trail.methods import trail
+from rl_repr_trail.methods.bc import config as bc_config
+from rl_repr_trail.methods.bc import learner as bc_learner
+from rl_repr_trail.methods.latent_bc import config as latent_bc_config
+from rl_repr_trail.methods.latent_bc import learner as latent_bc
+from rl_repr_trail.methods.skills import config as skills_config
+from rl_repr_trail.methods.skills import learner as skills
+from rl_repr_trail.methods.trail import config as trail_config
+from rl_repr_trail.methods.trail import learner as trail
 
 
 FLAGS = flags.FLAGS
@@ -227,22 +230,23 @@ def main(argv: list[str]) -> None:
     print(f'{name:13s} {rate:8.1f} steps/s {gflop:6.3f} GFLOP/step; its matrix products '
           f'alone {products:.1f} steps/s', flush=True)
 
-  ebm = trail.TrailLearner(OBS_DIM, low, high, method_configs.TrailConfig())
+  ebm = trail.TrailLearner(OBS_DIM, low, high, trail_config.TrailConfig())
   if wanted('trail_ebm'):
     bench('trail_ebm', ebm.update, sampler)
   if wanted('trail_linear'):
-    linear = trail.TrailLearner(OBS_DIM, low, high, method_configs.TrailConfig(linear=True, fourier_dim=256))
+    linear = trail.TrailLearner(OBS_DIM, low, high,
+                                trail_config.TrailConfig(linear=True, fourier_dim=256))
     bench('trail_linear', linear.update, sampler)
   if wanted('latent_bc'):
-    imitator = latent_bc.LatentBC(ebm, OBS_DIM, ACTION_DIM, method_configs.LatentBCConfig())
+    imitator = latent_bc.LatentBC(ebm, OBS_DIM, ACTION_DIM, latent_bc_config.LatentBCConfig())
     r = expert.transition_rows()
     targets = imitator.targets(expert.observations[r], expert.actions[r])
     bench('latent_bc', imitator.update, batches.Sampler(expert, 1, targets))
   if wanted('bc'):
-    bc = behavioral_cloning.BC(OBS_DIM, low, high, method_configs.BCConfig())
+    bc = bc_learner.BC(OBS_DIM, low, high, bc_config.BCConfig())
     bench('bc', bc.update, batches.Sampler(expert, 2))
   if wanted('opal'):
-    opal = skills.SkillLearner(OBS_DIM, low, high, method_configs.SkillConfig())
+    opal = skills.SkillLearner(OBS_DIM, low, high, skills_config.SkillConfig())
     bench('opal', opal.update, window_sampler)
   print()
   print(f'| update step | steps/s (median of {FLAGS.repeats} x {FLAGS.steps}) | GFLOP/step | '

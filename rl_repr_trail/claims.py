@@ -26,6 +26,7 @@ import sys
 from absl import app
 
 from rl_repr_trail.core import errors
+from rl_repr_trail.data import names
 from rl_repr_trail.experiment import intervals
 from rl_repr_trail.methods import registry
 from rl_repr_trail import summarize
@@ -62,11 +63,6 @@ def _tally(found: list[str]) -> str:
 
 def _ratio(a: float, b: float) -> str:
   return f'{a / b:.2f}x' if b > 0 else 'n/a (BC scored <= 0)'
-
-
-def _kind(label: str) -> str:
-  """'random (gen)' and 'random-v2' are both random data."""
-  return label.split(' ')[0].rsplit('-v', 1)[0]
 
 
 def _scale(tables: dict) -> str:
@@ -124,11 +120,11 @@ def report(tables: dict) -> tuple[str, dict]:
             ratios.append((intervals.ratio_of_means(summarize.scores(cells[m], 'final'),
                                                     summarize.scores(cells[bc], 'final')),
                            f'{m}, {task} {label}, expert {size}'))
-          if _kind(label) == 'random':
+          if names.kind_of_label(label) == 'random':
             verdicts['trail_beats_bc_on_random'].append(outcome)
             pairs['trail_beats_bc_on_random'].append((cells[m], cells[bc]))
     lines.append('')
-    by_kind = {(task, _kind(label)): cells for (task, label), cells in table.items()}
+    by_kind = {(task, names.kind_of_label(label)): cells for (task, label), cells in table.items()}
     kind_pairs = [(task, m) for (task, kind) in sorted(by_kind) if kind == 'random'
                   for m in others if m in by_kind[(task, kind)]
                   and m in by_kind.get((task, 'medium'), {})]

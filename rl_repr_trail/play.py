@@ -20,6 +20,10 @@ from absl import flags
 from rl_repr_trail import cli  # First: it sets the environment's defaults (see cli).
 from rl_repr_trail.core import errors
 
+# The renderer the user asked for, read before a DM Control environment sets MUJOCO_GL to
+# 'disable' in this process (envs/tasks.py); the rendering process gets this one.
+_RENDER_GL = os.environ.get('MUJOCO_GL')
+
 FLAGS = flags.FLAGS
 flags.DEFINE_integer('episodes', 3, 'Episodes to play, one after the other.', lower_bound=1)
 flags.DEFINE_integer('seed', 0, 'Episode i is reset with seed + i.')
@@ -71,14 +75,17 @@ def _film(task_name: str, states, video: str) -> None:
   with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, 'states.npz')
     np.savez(path, task=task_name, qpos=states[0], qvel=states[1])
+    env = {k: v for k, v in os.environ.items() if k != 'MUJOCO_GL'}
+    if _RENDER_GL:
+      env['MUJOCO_GL'] = _RENDER_GL
     result = subprocess.run([sys.executable, '-m', 'rl_repr_trail.envs.render', path, video],
-                            capture_output=True, text=True, check=False)
+                            capture_output=True, text=True, env=env, check=False)
   if result.returncode == 0:
     print(result.stdout.strip(), flush=True)
     return
   lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
   print(f'No video written: offscreen rendering failed (MUJOCO_GL='
-        f'{os.environ.get("MUJOCO_GL", "egl")}; it needs a system GL such as Debian\'s libegl1, '
+        f'{_RENDER_GL or "egl"}; it needs a system GL such as Debian\'s libegl1, '
         f'or libosmesa6 with MUJOCO_GL=osmesa): {lines[-1] if lines else "no message"}',
         flush=True)
 

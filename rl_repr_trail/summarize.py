@@ -30,14 +30,13 @@ import numpy as np
 
 from rl_repr_trail.core import errors
 from rl_repr_trail.core import settings
-from rl_repr_trail.envs import tasks
+from rl_repr_trail.data import names
 from rl_repr_trail.experiment import intervals
 from rl_repr_trail.experiment import run_config
 from rl_repr_trail.methods import registry
 
 
 NO_OFFLINE = 'none'
-_KIND_RE = re.compile(r'^(?:gen:)?[a-z0-9_]+-([a-z-]+?)(?:-(v\d+|\d+))?$')
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('output', None, 'Where summary.md and plots/ go (default: RUN_DIR).')
@@ -49,14 +48,7 @@ class SummaryError(errors.InputError):
 
 def offline_label(name: str | None) -> str:
   """'gen:ant-medium-100000' -> 'medium (gen)', 'ant-medium-v2' -> 'medium-v2'."""
-  if not name:
-    return NO_OFFLINE
-  match = _KIND_RE.match(name)
-  if not match:
-    return os.path.splitext(os.path.basename(name))[0]
-  if name.startswith(tasks.GENERATED_PREFIX):
-    return f'{match.group(1)} (gen)'
-  return f'{match.group(1)}-{match.group(2)}' if match.group(2) else match.group(1)
+  return names.label(name, NO_OFFLINE)
 
 
 def read_runs(run_dir: str) -> list[dict]:

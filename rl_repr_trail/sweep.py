@@ -6,8 +6,8 @@ r"""Runs a grid of experiments: tasks x offline data x methods x expert sizes x 
 
 The config is JSON (see launch/configs/ for commented examples in their "about"):
   tasks, offline_kinds (random, medium, medium-replay, ...), methods (names of the
-  registry, methods/registry.py: bc, opal, spirl, skild, trail_ebm, trail_linear),
-  expert_sizes, seeds, root (the sweep's directory), data {source: auto | d4rl | generated, offline_rows, expert_rows},
+  registry, methods/registry.py: bc, opal, spirl, skild, trail_ebm, trail_linear, or the
+  import path of a Method defined elsewhere, importable by the runs too), expert_sizes, seeds, root (the sweep's directory), data {source: auto | d4rl | generated, offline_rows, expert_rows},
   settings (any train_eval flag, e.g. pretrain_steps), grid ({flag: [values]}: a run per
   combination, each in a directory named by its values), parallel, and optionally
   datasets {TASK: {offline: {LABEL: name or path}, expert: name or path}}, which
@@ -47,6 +47,7 @@ from rl_repr_trail.core.settings import value_text
 from rl_repr_trail.core import stopping
 from rl_repr_trail.data import datasets
 from rl_repr_trail.data import minari_datasets
+from rl_repr_trail.data import names
 from rl_repr_trail.datagen import generate
 from rl_repr_trail.envs import tasks
 from rl_repr_trail.experiment import preflight
@@ -206,8 +207,10 @@ def load_config(path: str, override: str | None = None) -> dict:
       raise SweepError(f'{path}: task {task!r} is not one of {sorted(tasks.TASKS)} (or a label '
                        'whose "datasets" are all minari: names).')
   for method in _need(config, 'methods', path):
-    if method not in registry.METHODS:
-      raise SweepError(f'{path}: method {method!r} is not one of {registry.names()}.')
+    try:
+      registry.get(method)  # Imports a method named by import path.
+    except KeyError as e:
+      raise SweepError(f'{path}: method {method!r}: {e.args[0]}') from None
   data_names = config.setdefault('datasets', {})
   for task, named in data_names.items():
     if task not in config['tasks']:
@@ -275,7 +278,7 @@ def _dataset(task: str, kind: str, rows: int, source: str) -> str:
       os.path.join(datasets.d4rl_dataset_dir(), datasets.d4rl_file_name(d4rl_name)))):
     datasets.resolve_path(d4rl_name)  # A clear error naming the file when it is missing.
     return d4rl_name
-  return f'{tasks.GENERATED_PREFIX}{task}-{kind}-{rows}'
+  return names.generated(task, kind, rows)
 
 
 def _minari_task(config: dict, task: str) -> bool:
@@ -284,8 +287,8 @@ def _minari_task(config: dict, task: str) -> bool:
   named = config.get('datasets', {}).get(task)
   if not isinstance(named, dict) or not isinstance(named.get('offline'), dict):
     return False
-  names = [named.get('expert'), *named['offline'].values()]
-  return all(minari_datasets.is_minari(n) for n in names)
+  given = [named.get('expert'), *named['offline'].values()]
+  return all(names.is_minari(n) for n in given)
 
 
 def plan(config: dict, root: str) -> list[Run]:
@@ -320,7 +323,7 @@ def _values(run: Run, settings: dict) -> dict:
   values = dict(settings, **run.grid, env=run.task, method=run.method,
                 expert_data=run.expert_data, expert_size=run.expert_size, seed=run.seed,
                 save_dir=run.save_dir)
-  if minari_datasets.is_minari(run.expert_data):
+  if names.is_minari(run.expert_data):
     del values['env']  # The dataset's metadata names the environment.
   if run.offline_data:
     values['offline_data'] = run.offline_data
@@ -452,10 +455,10 @@ def _data_names(runs: list[Run]) -> list[str]:
   return sorted({r.expert_data for r in runs} | {r.offline_data for r in runs if r.offline_data})
 
 
-def _data_plan(names: list[str]) -> tuple[list[str], list[str]]:
+def _data_plan(data_names: list[str]) -> tuple[list[str], list[str]]:
   """A line per dataset saying how the runs get it, and one per dataset they cannot."""
   lines, missing = [], []
-  for name in names:
+  for name in data_names:
     try:
       lines.append(f'{name}: {preflight.data_status(name)}')
     except (errors.InputError, FileNotFoundError) as e:
@@ -486,7 +489,7 @@ def check(config: dict, root: str, parallel: int, estimate: bool = False) -> lis
   for kind, count in sorted(preflight.step_counts(configs).items()):
     print(f'[check] {kind}: {count:,}')
   if estimate and todo and not problems:
-    pairs = [(c, minari_datasets.task(r.expert_data) if minari_datasets.is_minari(r.expert_data)
+    pairs = [(c, minari_datasets.task(r.expert_data) if names.is_minari(r.expert_data)
               else tasks.get_task(r.task)) for c, r in zip(configs, todo)]
     seconds, timed = preflight.estimate(pairs)
     for line in timed:
@@ -517,16 +520,16 @@ def sweep(config: dict, root: str, parallel: int, status_every: float = 0,
   todo = [r for r in runs if not finished(r, settings)]
   print(f'[sweep] {len(runs)} runs in {root}: {len(runs) - len(todo)} finished earlier '
         f'(skipped), {len(todo)} to run, {parallel} at a time.', flush=True)
-  names = _data_names(todo)
-  _, missing = _data_plan(names)  # Everything that is missing, before any data is made.
+  data_names = _data_names(todo)
+  _, missing = _data_plan(data_names)  # Everything that is missing, before any data is made.
   if missing:
     raise SweepError('The sweep needs data it cannot read or generate:\n  '
                      + '\n  '.join(missing))
-  for name in names:  # Generated once here, not by several runs at the same time.
-    if name.startswith(tasks.GENERATED_PREFIX):
+  for name in data_names:  # Generated once here, not by several runs at the same time.
+    if names.is_generated(name):
       path = generate.resolve(name)
     else:
-      path = name if minari_datasets.is_minari(name) else datasets.resolve_path(name)
+      path = name if names.is_minari(name) else datasets.resolve_path(name)
     print(f'[sweep] data: {name} = {path}', flush=True)
   for r in todo:
     if os.path.exists(os.path.join(r.save_dir, 'config.json')):

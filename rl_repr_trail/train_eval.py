@@ -32,6 +32,22 @@ from rl_repr_trail.methods import registry
 
 
 FLAGS = flags.FLAGS
+
+
+def _register_named_method(argv: list[str]) -> None:
+  """Imports a method named by import path (--method=package.module.ATTR) before the flags
+  are made, so that its settings have flags too; exits with one line if it cannot."""
+  for i, arg in enumerate(argv):
+    value = arg.split('=', 1)[1] if arg.startswith('--method=') else (
+        argv[i + 1] if arg == '--method' and i + 1 < len(argv) else None)
+    if value and registry.is_import_path(value):
+      try:
+        registry.get(value)
+      except KeyError as e:
+        sys.exit(f'error: --method={value}: {e.args[0]}')
+
+
+_register_named_method(sys.argv)
 # One flag per setting, made from the config dataclasses' fields (their defaults and help).
 SETTINGS = run_config.all_flags()
 _EXTRA_HELP = {'env': f' One of {sorted(tasks.TASKS)}.'}

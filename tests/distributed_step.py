@@ -15,10 +15,12 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 import numpy as np  # pylint: disable=g-import-not-at-top
 import tensorflow as tf
 
-from rl_repr_trail.methods import behavioral_cloning
-from rl_repr_trail.methods import latent_bc
-from rl_repr_trail.methods import method_configs
-from rl_repr_trail.methods import trail
+from rl_repr_trail.methods.bc import config as bc_config
+from rl_repr_trail.methods.bc import learner as bc_learner
+from rl_repr_trail.methods.latent_bc import config as latent_bc_config
+from rl_repr_trail.methods.latent_bc import learner as latent_bc
+from rl_repr_trail.methods.trail import config as trail_config
+from rl_repr_trail.methods.trail import learner as trail
 
 
 OBS, ACT, GLOBAL_BATCH = 5, 2, 8
@@ -56,15 +58,15 @@ def main(mode: str, out: str) -> None:
   low, high = -np.ones(ACT), np.ones(ACT)
   with strategy.scope():
     learners = {
-        'ebm': trail.TrailLearner(OBS, low, high, method_configs.TrailConfig(embed_dim=4, hidden=(8,)),
-                                  seed=1),
-        'linear': trail.TrailLearner(OBS, low, high, method_configs.TrailConfig(
+        'ebm': trail.TrailLearner(OBS, low, high,
+                                  trail_config.TrailConfig(embed_dim=4, hidden=(8,)), seed=1),
+        'linear': trail.TrailLearner(OBS, low, high, trail_config.TrailConfig(
             embed_dim=4, linear=True, fourier_dim=6, hidden=(8,), moment_rate=0.5), seed=2),
-        'bc': behavioral_cloning.BC(OBS, low, high, method_configs.BCConfig(hidden=(8,)),
-                                    seed=3),
+        'bc': bc_learner.BC(OBS, low, high, bc_config.BCConfig(hidden=(8,)), seed=3),
     }
     learners['latent_bc'] = latent_bc.LatentBC(
-        learners['ebm'], OBS, ACT, method_configs.LatentBCConfig(hidden=(8,), learning_rate=1e-2),
+        learners['ebm'], OBS, ACT,
+        latent_bc_config.LatentBCConfig(hidden=(8,), learning_rate=1e-2),
         seed=4)
   for i, learner in enumerate(learners.values()):
     fill([v for v in learner.trainable_variables if 'log_alpha' not in v.name], seed=10 + i)

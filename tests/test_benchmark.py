@@ -11,8 +11,8 @@ import tensorflow as tf
 from rl_repr_trail import benchmark
 from rl_repr_trail.data import batches
 from rl_repr_trail.data import datasets
-from rl_repr_trail.methods import behavioral_cloning
-from rl_repr_trail.methods import method_configs
+from rl_repr_trail.methods.bc import config as bc_config
+from rl_repr_trail.methods.bc import learner as bc_learner
 
 
 def test_step_gflop_counts_the_bc_step_matrix_products():
@@ -24,8 +24,8 @@ def test_step_gflop_counts_the_bc_step_matrix_products():
   dataset = datasets.from_arrays(rng.standard_normal((rows, obs_dim)).astype(np.float32),
                                  rng.uniform(-1, 1, (rows, action_dim)).astype(np.float32),
                                  np.zeros(rows, bool), timeouts)
-  bc = behavioral_cloning.BC(obs_dim, -np.ones(action_dim), np.ones(action_dim),
-                             method_configs.BCConfig())
+  bc = bc_learner.BC(obs_dim, -np.ones(action_dim), np.ones(action_dim),
+                     bc_config.BCConfig())
   graph = benchmark.step_graph(bc.update, batches.Sampler(dataset, 0), batch)
   # Forward and weight gradients of the three layers, input gradients of the last two
   # (the first layer's input is data): 2 flops per multiply-add.

@@ -15,9 +15,13 @@ SOURCE_ONLY = ("rliable",)
 
 
 def _build_sources():
+  """Every .py file a target lists in srcs, its globs expanded; and BUILD's text."""
   text = (ROOT / 'BUILD').read_text()
   blocks = re.findall(r'srcs = \[(.*?)\]', text, re.S)
-  return [src for block in blocks for src in re.findall(r'"([\w/]+\.py)"', block)], text
+  listed = [src for block in blocks for src in re.findall(r'"([\w/]+\.py)"', block)]
+  for pattern in re.findall(r'srcs = glob\(\["([^"]+\.py)"\]\)', text):
+    listed += [str(p.relative_to(ROOT)) for p in ROOT.glob(pattern)]
+  return listed, text
 
 
 def test_every_python_file_has_one_target():

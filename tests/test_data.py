@@ -7,7 +7,9 @@ import h5py
 import numpy as np
 import pytest
 
+from rl_repr_trail.core import errors
 from rl_repr_trail.data import datasets
+from rl_repr_trail.data import names
 
 
 def _episodes(lengths, ends, obs_dim=2, with_next=True):
@@ -88,6 +90,37 @@ def test_write_then_read_roundtrip(tmp_path):
   assert meta['task'] == 'hopper' and meta['seed'] == 3 and '"random"' in meta['policy']
   del arrays['rewards']
   assert _pairs(datasets.load(path)) == _pairs(datasets.from_arrays(**arrays))
+
+
+@pytest.mark.parametrize('name, source, task, kind, version, rows, label', [
+    ('hopper-medium-v2', 'd4rl', 'hopper', 'medium', 2, None, 'medium-v2'),
+    ('halfcheetah-medium-replay-v0', 'd4rl', 'halfcheetah', 'medium-replay', 0, None,
+     'medium-replay-v0'),
+    ('antmaze-umaze-diverse-v2', 'd4rl', 'antmaze_umaze', 'umaze-diverse', 2, None,
+     'umaze-diverse-v2'),
+    ('gen:ant-medium-replay-5000', 'generated', 'ant', 'medium-replay', None, 5000,
+     'medium-replay (gen)'),
+    ('gen:cartpole_swingup-random', 'generated', 'cartpole_swingup', 'random', None, None,
+     'random (gen)'),
+    ('minari:mujoco/hopper/expert-v0', 'minari', None, None, None, None, 'expert-v0'),
+    ('/data/walker.hdf5', 'file', None, None, None, None, 'walker'),
+    ('memory:expert_data-0123', 'memory', None, None, None, None, 'memory:expert_data-0123'),
+    ('hopper-medium', 'unknown', None, None, None, None, 'hopper-medium'),
+])
+def test_one_parser_reads_every_kind_of_dataset_name(name, source, task, kind, version, rows,
+                                                       label):
+  parsed = names.parse(name)
+  assert (parsed.source, parsed.task, parsed.kind, parsed.version, parsed.rows) == (
+      source, task, kind, version, rows)
+  assert names.label(name) == label and names.label(None) == 'none'
+  if task:
+    assert names.task(name).name == task
+  else:
+    with pytest.raises(errors.InputError, match='Unknown dataset name'):
+      names.task(name)
+  if kind:
+    assert names.kind_of_label(label) == kind
+  assert names.generated('ant', 'medium-replay', 5000) == 'gen:ant-medium-replay-5000'
 
 
 def test_d4rl_names_map_to_download_file_names(tmp_path, monkeypatch):

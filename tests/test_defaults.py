@@ -14,11 +14,14 @@ from rl_repr_trail.data import batches
 from rl_repr_trail.data import datasets
 from rl_repr_trail.datagen import sac
 from rl_repr_trail.experiment import run_config
-from rl_repr_trail.methods import behavioral_cloning
-from rl_repr_trail.methods import latent_bc
-from rl_repr_trail.methods import method_configs
-from rl_repr_trail.methods import skills
-from rl_repr_trail.methods import trail
+from rl_repr_trail.methods.bc import config as bc_config
+from rl_repr_trail.methods.bc import learner as bc_learner
+from rl_repr_trail.methods.latent_bc import config as latent_bc_config
+from rl_repr_trail.methods.latent_bc import learner as latent_bc
+from rl_repr_trail.methods.skills import config as skills_config
+from rl_repr_trail.methods.skills import learner as skills
+from rl_repr_trail.methods.trail import config as trail_config
+from rl_repr_trail.methods.trail import learner as trail
 
 
 OBS, ACT = 6, 2
@@ -44,10 +47,10 @@ def test_networks_activations_and_initialisers():
   """phi, psi, pi_Z and the skill prior: swish; the policy trunks (TRAIL's decoder, BC's
   policy, the skill decoder): ReLU. Every kernel VarianceScaling(0.333, fan_in, uniform),
   the trunks' output layer VarianceScaling(0.01, ...)."""
-  learner = trail.TrailLearner(OBS, LOW, HIGH, method_configs.TrailConfig())
-  imitator = latent_bc.LatentBC(learner, OBS, ACT, method_configs.LatentBCConfig())
-  bc = behavioral_cloning.BC(OBS, LOW, HIGH, method_configs.BCConfig())
-  skill = skills.SkillLearner(OBS, LOW, HIGH, method_configs.SkillConfig())
+  learner = trail.TrailLearner(OBS, LOW, HIGH, trail_config.TrailConfig())
+  imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc_config.LatentBCConfig())
+  bc = bc_learner.BC(OBS, LOW, HIGH, bc_config.BCConfig())
+  skill = skills.SkillLearner(OBS, LOW, HIGH, skills_config.SkillConfig())
   for net in (learner.phi, learner.psi):
     assert _activations(net) == ['swish', 'swish', 'linear'], net.name
     for layer in net.layers:
@@ -118,9 +121,9 @@ def test_latent_bc_continues_pretrainings_temperature():
   """One log_alpha across both phases: latent BC starts at pretraining's value, trains
   that same variable (at its own rate), and its loss uses it."""
   dataset = _dataset()
-  learner = trail.TrailLearner(OBS, LOW, HIGH, method_configs.TrailConfig(embed_dim=8, hidden=(16,)))
+  learner = trail.TrailLearner(OBS, LOW, HIGH, trail_config.TrailConfig(embed_dim=8, hidden=(16,)))
   learner.temperature.log_alpha.assign(-1.5)
-  imitator = latent_bc.LatentBC(learner, OBS, ACT, method_configs.LatentBCConfig(hidden=(16,)))
+  imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc_config.LatentBCConfig(hidden=(16,)))
   assert imitator.temperature.log_alpha is learner.temperature.log_alpha
   assert float(imitator.temperature.alpha) == pytest.approx(np.exp(-1.5))
   rows = dataset.transition_rows()
@@ -136,11 +139,11 @@ def test_latent_bc_continues_pretrainings_temperature():
 
 
 def test_latent_bc_samples_z_when_acting_unless_latent_action_mean():
-  learner = trail.TrailLearner(OBS, LOW, HIGH, method_configs.TrailConfig(embed_dim=8, hidden=(16,)))
+  learner = trail.TrailLearner(OBS, LOW, HIGH, trail_config.TrailConfig(embed_dim=8, hidden=(16,)))
   obs = np.random.default_rng(2).normal(size=(1, OBS)).astype(np.float32)
   actors = {}
-  for mode in method_configs.LATENT_ACTIONS:
-    imitator = latent_bc.LatentBC(learner, OBS, ACT, method_configs.LatentBCConfig(
+  for mode in latent_bc_config.LATENT_ACTIONS:
+    imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc_config.LatentBCConfig(
         hidden=(16,), latent_action=mode))
     # A wide pi_Z, so that sampled z moves the decoded action visibly.
     imitator.latent_policy.log_var_head.bias.assign(4.0 * np.ones(8, np.float32))
@@ -160,7 +163,7 @@ def test_bc_rate_drops_at_absolute_steps_180k_and_190k():
   """The rate of the update made after `step` optimizer steps, the policy's and the
   temperature's: 1e-3, 1e-4 after step 180,000, 1e-5 after 190,000 (Keras'
   PiecewiseConstantDecay, whatever the run's length)."""
-  bc = behavioral_cloning.BC(OBS, LOW, HIGH, method_configs.BCConfig(hidden=(8,)))
+  bc = bc_learner.BC(OBS, LOW, HIGH, bc_config.BCConfig(hidden=(8,)))
   expected = {0: 1e-3, 179_999: 1e-3, 180_000: 1e-3, 180_001: 1e-4, 190_000: 1e-4,
               190_001: 1e-5, 1_000_000: 1e-5}
   for optimizer, variables in ((bc.optimizer, bc.policy.trainable_variables),
@@ -175,8 +178,9 @@ def test_each_shared_default_is_written_once():
   """A learner's setting lives in its config class only (the run config holds those classes
   and repeats none of their fields), and a flag that several classes share has their common
   default, so changing a default in one place changes it everywhere (or fails here)."""
-  learner_classes = (method_configs.TrailConfig, method_configs.SkillConfig,
-                     method_configs.LatentBCConfig, method_configs.BCConfig)
+  learner_classes = (trail_config.TrailConfig, skills_config.SkillConfig,
+                     latent_bc_config.LatentBCConfig, skills_config.SkillLatentBCConfig,
+                     bc_config.BCConfig)
   run_fields = {settings.flag_name(f) for cls in (run_config.RunConfig, run_config.DataConfig,
                                                    run_config.Schedule)
                 for f in dataclasses.fields(cls)}
@@ -187,7 +191,7 @@ def test_each_shared_default_is_written_once():
       assert name not in run_fields, (cls.__name__, field.name)
       flag = run_config.all_flags().get(name)
       if flag is None:
-        continue  # Fixed by each method (TRAIL's form, the skill variant).
+        continue  # Fixed by each method (TRAIL's form, the skill encoder's input, SkiLD's prior).
       users = [c for c in learner_classes if name in {settings.flag_name(f)
                                                       for f in dataclasses.fields(c)}]
       defaults = {next(f.default for f in dataclasses.fields(c) if settings.flag_name(f) == name)

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from rl_repr_trail.core import streams
+
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -115,3 +117,21 @@ def test_a_run_killed_without_warning_ends_as_if_never_interrupted(
   _assert_same_run(uninterrupted, save_dir, ('pretrain', 'downstream'))
   results = json.loads((save_dir / 'results.json').read_text())
   assert [e['step'] for e in results['evals']] == list(range(100, 2001, 100))
+
+
+def test_each_consumer_has_its_own_random_stream():
+  """streams.py hands out every seed: the two samplers of a run never share one, nor do the
+  evaluations of two steps (10 episodes each, seed + i), nor the resets of two shards."""
+  for seed in range(50):
+    assert streams.seed(seed, 'pretrain batches') != streams.seed(seed, 'expert batches')
+    episodes = [set(range(streams.seed(seed, 'evaluation', step),
+                          streams.seed(seed, 'evaluation', step) + 10))
+                for step in range(10_000, 1_000_001, 10_000)]
+    assert len(set().union(*episodes)) == 10 * len(episodes)
+    shards = [streams.seed(streams.seed(seed, 'generated shard', i), 'environment reset', r)
+              for i in range(4) for r in range(1000)]
+    assert len(set(shards)) == len(shards)
+    first = streams.generator(seed, 'replay actions', 0).random(4)
+    assert not np.allclose(first, streams.generator(seed, 'replay actions', 10_000).random(4))
+  with pytest.raises(KeyError):
+    streams.seed(0, 'a consumer without a row')

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rl_repr_trail.data import datasets
+from rl_repr_trail.data import names
 from rl_repr_trail.datagen import generate
 from rl_repr_trail.envs import tasks
 
@@ -63,7 +64,7 @@ def test_dm_control_rollout_is_d4rl_format_with_timeouts_at_1000(tmp_path):
   datasets.write_hdf5(path, arrays, {'task': task.name})
   dataset = datasets.load(path)
   assert dataset.num_transitions == 2000 - 2  # A timed-out episode's last row is no transition.
-  assert tasks.task_for_dataset('gen:cartpole_swingup-random-2000') is task
+  assert names.task('gen:cartpole_swingup-random-2000') is task
 
 
 def test_dm_control_normalized_score_is_return_over_10():
@@ -103,7 +104,7 @@ def test_antmaze_episode_ends_at_the_goal_with_return_one():
 
 
 def test_antmaze_d4rl_names_and_files():
-  assert tasks.task_for_dataset('antmaze-medium-diverse-v2').name == 'antmaze_medium'
+  assert names.task('antmaze-medium-diverse-v2').name == 'antmaze_medium'
   assert datasets.d4rl_file_name('antmaze-large-play-v2') == (
       'Ant_maze_hardest-maze_noisy_multistart_True_multigoal_False_sparse_fixed.hdf5')
   assert tasks.normalized_score(tasks.get_task('antmaze_large'), 1.0) == 100.0

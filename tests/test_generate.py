@@ -10,6 +10,7 @@ import pytest
 
 from rl_repr_trail.core import errors
 from rl_repr_trail.data import datasets
+from rl_repr_trail.data import names
 from rl_repr_trail.datagen import experts
 from rl_repr_trail.datagen import generate
 from rl_repr_trail.datagen import replay
@@ -95,7 +96,7 @@ def test_names():
   task, kind, rows = generate.parse_name('gen:ant-medium-replay-5000')
   assert (task.name, kind, rows) == ('ant', 'medium-replay', 5000)
   assert generate.parse_name('gen:hopper-medium-expert')[1:] == ('medium-expert', None)
-  assert tasks.task_for_dataset('gen:walker2d-random').name == 'walker2d'
+  assert names.task('gen:walker2d-random').name == 'walker2d'
   with pytest.raises(errors.InputError, match='not a generated dataset name'):
     generate.parse_name('gen:hopper-best')
   with pytest.raises(errors.InputError, match="Unknown task 'pong'"):

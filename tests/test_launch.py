@@ -8,11 +8,11 @@ import sys
 
 import numpy as np
 
+from rl_repr_trail import parity
 from rl_repr_trail.data import datasets
 from rl_repr_trail.datagen import generate
 from rl_repr_trail.envs import tasks
 from rl_repr_trail.experiment import run_config
-from rl_repr_trail import parity
 
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

@@ -7,11 +7,14 @@ import tf_keras
 from rl_repr_trail.core import training
 from rl_repr_trail.data import batches
 from rl_repr_trail.data import datasets
-from rl_repr_trail.methods import behavioral_cloning
-from rl_repr_trail.methods import latent_bc
-from rl_repr_trail.methods import method_configs
-from rl_repr_trail.methods import skills
-from rl_repr_trail.methods import trail
+from rl_repr_trail.methods.bc import config as bc_config
+from rl_repr_trail.methods.bc import learner as bc_learner
+from rl_repr_trail.methods.latent_bc import config as latent_bc_config
+from rl_repr_trail.methods.latent_bc import learner as latent_bc
+from rl_repr_trail.methods.skills import config as skills_config
+from rl_repr_trail.methods.skills import learner as skills
+from rl_repr_trail.methods.trail import config as trail_config
+from rl_repr_trail.methods.trail import learner as trail
 
 
 OBS, ACT, BATCH = 6, 2, 64
@@ -53,7 +56,7 @@ def _train(update, sampler, steps):
 
 @pytest.mark.parametrize('fourier_dim', [0, 64])
 def test_pretraining_learns_the_contrast(linear_system, fourier_dim):
-  learner = trail.TrailLearner(OBS, -np.ones(ACT), np.ones(ACT), method_configs.TrailConfig(
+  learner = trail.TrailLearner(OBS, -np.ones(ACT), np.ones(ACT), trail_config.TrailConfig(
       embed_dim=16, linear=fourier_dim > 0, fourier_dim=fourier_dim, hidden=(64, 64),
       learning_rate=1e-3))
   first, last = _train(learner.update, batches.Sampler(linear_system, 0), 600)
@@ -69,27 +72,26 @@ def test_pretraining_learns_the_contrast(linear_system, fourier_dim):
 
 
 def test_latent_bc_and_bc_reduce_their_losses(linear_system):
-  learner = trail.TrailLearner(OBS, -np.ones(ACT), np.ones(ACT), method_configs.TrailConfig(
+  learner = trail.TrailLearner(OBS, -np.ones(ACT), np.ones(ACT), trail_config.TrailConfig(
       embed_dim=16, hidden=(64, 64), learning_rate=1e-3))
   _train(learner.update, batches.Sampler(linear_system, 0), 200)
-  imitator = latent_bc.LatentBC(learner, OBS, ACT, method_configs.LatentBCConfig(
+  imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc_config.LatentBCConfig(
       learning_rate=1e-3, hidden=(64, 64)))
   rows = linear_system.transition_rows()
   targets = imitator.targets(linear_system.observations[rows], linear_system.actions[rows])
   first, last = _train(imitator.update, batches.Sampler(linear_system, 1, targets), 400)
   assert last['latent_nll'] < first['latent_nll'] - 1.0, (first, last)
-  bc = behavioral_cloning.BC(OBS, -np.ones(ACT), np.ones(ACT),
-                             method_configs.BCConfig(hidden=(64, 64)))
+  bc = bc_learner.BC(OBS, -np.ones(ACT), np.ones(ACT), bc_config.BCConfig(hidden=(64, 64)))
   first, last = _train(bc.update, batches.Sampler(linear_system, 2), 400)
   assert last['action_nll'] < first['action_nll'], (first, last)
 
 
 def test_frozen_embedding_is_not_changed_by_latent_bc(linear_system):
-  learner = trail.TrailLearner(OBS, -np.ones(ACT), np.ones(ACT), method_configs.TrailConfig(
+  learner = trail.TrailLearner(OBS, -np.ones(ACT), np.ones(ACT), trail_config.TrailConfig(
       embed_dim=8, hidden=(32,)))
   phi_before = [w.copy() for w in learner.phi.get_weights()]
   decoder_before = [w.copy() for w in learner.decoder.get_weights()]
-  imitator = latent_bc.LatentBC(learner, OBS, ACT, method_configs.LatentBCConfig(hidden=(32,)))
+  imitator = latent_bc.LatentBC(learner, OBS, ACT, latent_bc_config.LatentBCConfig(hidden=(32,)))
   rows = linear_system.transition_rows()
   targets = imitator.targets(linear_system.observations[rows], linear_system.actions[rows])
   _train(imitator.update, batches.Sampler(linear_system, 1, targets), 20)
@@ -99,12 +101,12 @@ def test_frozen_embedding_is_not_changed_by_latent_bc(linear_system):
 
 
 def test_skill_model_learns_windows_and_freezes_its_encoder_downstream(linear_system):
-  config = method_configs.SkillConfig(window=5, latent_dim=4, hidden=(64, 64), learning_rate=1e-3)
+  config = skills_config.SkillConfig(window=5, latent_dim=4, hidden=(64, 64), learning_rate=1e-3)
   learner = skills.SkillLearner(OBS, -np.ones(ACT), np.ones(ACT), config)
   first, last = _train(learner.update, batches.Sampler(linear_system, 0, window=5), 400)
   assert last['reconstruction'] < first['reconstruction'] - 1.0, (first, last)
   encoder_before = [w.copy() for w in learner.encoder.get_weights()]
-  imitator = skills.SkillLatentBC(learner, OBS, ACT, method_configs.LatentBCConfig(
+  imitator = skills.SkillLatentBC(learner, OBS, ACT, skills_config.SkillLatentBCConfig(
       learning_rate=1e-3, hidden=(64, 64)))
   starts = linear_system.window_starts(5)
   rows = starts[:, None] + np.arange(5)
@@ -130,11 +132,11 @@ def test_entropy_term_adds_alpha_times_sample_log_prob_or_nothing(linear_system,
   continues pretraining's (one variable). Off: alpha is 0 and stays untrained, the loss is
   the likelihood terms alone."""
   low, high = -np.ones(ACT), np.ones(ACT)
-  embedding = trail.TrailLearner(OBS, low, high, method_configs.TrailConfig(
+  embedding = trail.TrailLearner(OBS, low, high, trail_config.TrailConfig(
       embed_dim=8, hidden=(32,), entropy_term=entropy_term))
-  imitator = latent_bc.LatentBC(embedding, OBS, ACT, method_configs.LatentBCConfig(
+  imitator = latent_bc.LatentBC(embedding, OBS, ACT, latent_bc_config.LatentBCConfig(
       hidden=(32,), entropy_term=entropy_term))
-  bc = behavioral_cloning.BC(OBS, low, high, method_configs.BCConfig(
+  bc = bc_learner.BC(OBS, low, high, bc_config.BCConfig(
       hidden=(32,), entropy_term=entropy_term))
   assert imitator.temperature.log_alpha is embedding.temperature.log_alpha
   rows = linear_system.transition_rows()
@@ -173,7 +175,7 @@ def test_entropy_term_pulls_the_mode_toward_the_action_center():
   dataset = datasets.from_arrays(obs, actions, np.zeros(n, bool), timeouts, obs[::-1].copy())
   modes = {}
   for entropy_term in (True, False):
-    bc = behavioral_cloning.BC(OBS, -np.ones(1), np.ones(1), method_configs.BCConfig(
+    bc = bc_learner.BC(OBS, -np.ones(1), np.ones(1), bc_config.BCConfig(
         hidden=(32,), entropy_term=entropy_term), seed=0)
     training.compile_steps(bc.update, batches.Sampler(dataset, 0), BATCH)(1500)
     modes[entropy_term] = float(np.mean(bc.actor(OBS)(obs[:256])))

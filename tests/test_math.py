@@ -7,7 +7,7 @@ import tf_keras
 from rl_repr_trail.core import optim
 from rl_repr_trail.core import policies
 from rl_repr_trail.envs import tasks
-from rl_repr_trail.methods import trail
+from rl_repr_trail.methods.trail import learner as trail
 
 
 def test_contrastive_loss_matches_numpy():

@@ -12,8 +12,11 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def _run(*args, **env):
+  # MUJOCO_GL as a user's shell has it: not the 'disable' that an earlier test's DM Control
+  # environment set in this process.
+  base = {k: v for k, v in os.environ.items() if k != 'MUJOCO_GL'}
   return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600,
-                        cwd=ROOT, env=dict(os.environ, **env), check=False)
+                        cwd=ROOT, env=dict(base, **env), check=False)
 
 
 def test_play_prints_each_episode_and_writes_a_video_of_the_first(hopper_files, tmp_path):

@@ -10,8 +10,9 @@ from rl_repr_trail.data import batches
 from rl_repr_trail.data import datasets
 from rl_repr_trail.envs import evaluation
 from rl_repr_trail.envs import tasks
-from rl_repr_trail.methods import method_configs
-from rl_repr_trail.methods import skills
+from rl_repr_trail.methods import registry
+from rl_repr_trail.methods.skills import config as skills_config
+from rl_repr_trail.methods.skills import learner as skills
 
 
 from test_math import _numpy_tanh_gaussian_log_prob
@@ -20,9 +21,14 @@ OBS, ACT, T, LATENT, B = 4, 2, 3, 2, 5
 LOW, HIGH = -np.ones(ACT, np.float32), np.array([1.0, 2.0], np.float32)
 
 
+VARIANTS = ('opal', 'spirl', 'skild')
+
+
 def _learner(variant='opal', seed=0):
-  return skills.SkillLearner(OBS, LOW, HIGH, method_configs.SkillConfig(
-      variant=variant, window=T, latent_dim=LATENT, hidden=(16, 16)), seed=seed)
+  """The variant's pretraining learner, configured as its registry entry fixes it."""
+  return skills.SkillLearner(OBS, LOW, HIGH, skills_config.SkillConfig(
+      window=T, latent_dim=LATENT, hidden=(16, 16), **registry.get(variant).embedding_preset),
+      seed=seed)
 
 
 def _windows(seed=0):
@@ -39,7 +45,8 @@ def _numpy_gaussian(params):
 
 def _numpy_losses(learner, obs, actions, noise):
   """Reconstruction and KL per window from the networks' raw outputs, in numpy."""
-  inputs = actions if learner.config.variant == 'spirl' else np.concatenate([obs, actions], -1)
+  inputs = (actions if learner.config.encoder_input == 'actions'
+            else np.concatenate([obs, actions], -1))
   steps = learner.encoder.step_mlp(inputs.reshape(B * T, -1)).numpy().reshape(B, T, -1)
   q_mean, q_std = _numpy_gaussian(learner.encoder.sequence(steps).numpy())
   features = learner.prior.body(obs[:, 0])
@@ -58,7 +65,7 @@ def _numpy_losses(learner, obs, actions, noise):
   return -log_probs.sum(axis=1), kl
 
 
-@pytest.mark.parametrize('variant', method_configs.VARIANTS)
+@pytest.mark.parametrize('variant', VARIANTS)
 def test_skill_losses_match_numpy(variant):
   learner = _learner(variant)
   obs, actions = _windows()
@@ -88,8 +95,8 @@ def test_spirl_encodes_actions_only():
 
 def _skill_bc(variant, entropy_term=True):
   learner = _learner(variant)
-  bc = skills.SkillLatentBC(learner, OBS, ACT, method_configs.LatentBCConfig(
-      hidden=(16, 16), entropy_term=entropy_term))
+  bc = skills.SkillLatentBC(learner, OBS, ACT, skills_config.SkillLatentBCConfig(
+      hidden=(16, 16), entropy_term=entropy_term, **registry.get(variant).downstream_preset))
   obs, actions = _windows()
   batch = {'observations': tf.constant(obs), 'actions': tf.constant(actions),
            **{k: tf.constant(v) for k, v in bc.targets(obs, actions).items()}}
@@ -140,13 +147,13 @@ def test_skild_downstream_has_the_prior_term_with_a_learned_weight():
   assert 'prior_kl' not in metrics and float(metrics['entropy']) != 0
   # The latent policy starts fresh, not from the prior.
   prior = bc.skills.prior(batch['observations'][:, 0]).mean().numpy()
-  fresh = skills.SkillLatentBC(_learner('skild'), OBS, ACT, method_configs.LatentBCConfig(
-      hidden=(16, 16))).latent_policy(batch['observations'][:, 0]).mean().numpy()
+  fresh = skills.SkillLatentBC(_learner('skild'), OBS, ACT, skills_config.SkillLatentBCConfig(
+      hidden=(16, 16), prior_term=True)).latent_policy(batch['observations'][:, 0]).mean().numpy()
   assert not np.allclose(prior, fresh)
 
 
 def test_skill_encoder_is_a_step_mlp_then_a_256_unit_bilstm():
-  encoder = skills.SkillLearner(OBS, LOW, HIGH, method_configs.SkillConfig(window=T)).encoder
+  encoder = skills.SkillLearner(OBS, LOW, HIGH, skills_config.SkillConfig(window=T)).encoder
   assert [layer.activation.__name__ for layer in encoder.step_mlp.layers] == [
       'swish', 'swish', 'linear']
   assert encoder.step_mlp.layers[-1].units == 256

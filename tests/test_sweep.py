@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from rl_repr_trail import claims
+from rl_repr_trail import summarize
+from rl_repr_trail import sweep
 from rl_repr_trail.data import datasets
 from rl_repr_trail.datagen import experts
 from rl_repr_trail.experiment import intervals
-from rl_repr_trail import summarize
-from rl_repr_trail import sweep
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -95,7 +95,7 @@ def test_latest_progress_is_the_last_progress_line_of_the_run_log(tmp_path):
 
 
 @pytest.mark.parametrize('change,message', [
-    ({'methods': ['trail_ebm', 'dqn']}, "method 'dqn' is not one of"),
+    ({'methods': ['trail_ebm', 'dqn']}, "method 'dqn': not a method: expected one of"),
     ({'tasks': ['pong']}, "task 'pong' is not one of"),
     ({'seed': [0]}, "unknown keys ['seed']"),
     ({'settings': {'pretrain_step': 5}}, "settings key 'pretrain_step' is not"),

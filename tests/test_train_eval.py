@@ -18,9 +18,12 @@ from rl_repr_trail.experiment import default_task
 from rl_repr_trail.experiment import run_config
 from rl_repr_trail.experiment import run_directory
 from rl_repr_trail.experiment import runner
-from rl_repr_trail.methods import behavioral_cloning
-from rl_repr_trail.methods import method_configs
 from rl_repr_trail.methods import registry
+from rl_repr_trail.methods.bc import config as bc_config
+from rl_repr_trail.methods.bc import learner as bc_learner
+from rl_repr_trail.methods.latent_bc import config as latent_bc_config
+from rl_repr_trail.methods.skills import config as skills_config
+from rl_repr_trail.methods.trail import config as trail_config
 
 
 from conftest import write_rollout
@@ -127,21 +130,29 @@ def test_a_run_directory_saved_flat_before_the_nested_settings_is_still_matched(
       config, method='trail_ebm'))['method'] == ('trail_linear', 'trail_ebm')
 
 
+class _Networks(tf.Module):
+  """A learner whose checkpoints hold variables of the given names."""
+
+  def __init__(self, *names):
+    super().__init__()
+    self.held = {name: tf.Variable(np.ones(3, np.float32)) for name in names}
+
+  def checkpoint(self) -> tf.train.Checkpoint:
+    return tf.train.Checkpoint(**self.held)
+
+  def optimizers(self) -> list:
+    return []
+
+
 def test_a_checkpoint_of_other_networks_is_refused(tmp_path):
   # As when a run is resumed by a version of the project whose networks differ.
-  def networks(*names):
-    module = tf.Module()
-    for name in names:
-      setattr(module, name, tf.Variable(np.ones(3, np.float32)))
-    return module
-
-  runner._Phase('downstream', str(tmp_path), 10, None, None,
-                policy=networks('kernel')).manager.save()
-  runner._Phase('downstream', str(tmp_path), 10, None, None, policy=networks('kernel'))
+  phase = lambda *names: runner._Phase('downstream', str(tmp_path), 10, None, None,
+                                       _Networks(*names), tf.Module())
+  phase('kernel').manager.save()
+  phase('kernel')
   with pytest.raises(errors.InputError, match=r'ckpt-1: this checkpoint does not hold the '
                      'downstream networks of this version'):
-    runner._Phase('downstream', str(tmp_path), 10, None, None,
-                  policy=networks('mean_kernel', 'log_var_kernel'))
+    phase('mean_kernel', 'log_var_kernel')
 
 
 def _bad(tmp_path, rows_fn=None, name='bad.hdf5', task='hopper'):
@@ -211,7 +222,7 @@ def _observations_as_group(f):
     ('unknown_dataset', "Unknown dataset name 'pong-medium-v2'"),
     ('zero_steps', '--pretrain_steps must be positive, got 0'),
     ('negative_steps', '--downstream_steps must be positive, got -5'),
-    ('unknown_method', r"--method=gail: expected one of \('bc', "),
+    ('unknown_method', r"--method=gail: not a method: expected one of \('bc', "),
 ])
 def test_bad_input_is_named_and_writes_nothing(hopper_files, tmp_path, case, match):
   overrides = {}
@@ -431,7 +442,7 @@ def test_a_state_with_a_non_finite_weight_is_never_saved(hopper_files, tmp_path)
   save_dir = tmp_path / 'run'
   config = _config(hopper_files, save_dir, method='bc',
                    downstream_steps=100, checkpoint_interval=50, log_interval=50)
-  original = behavioral_cloning.BC.update
+  original = bc_learner.BC.update
 
   # A weight turns inf at step 60. Where ReLU maps the NaN it makes to 0 (oneDNN's CPU
   # kernel does), the reported loss stays finite and only the weight check sees it; the
@@ -444,7 +455,7 @@ def test_a_state_with_a_non_finite_weight_is_never_saved(hopper_files, tmp_path)
     return metrics
 
   with pytest.MonkeyPatch.context() as patch:
-    patch.setattr(behavioral_cloning.BC, 'update', update)
+    patch.setattr(bc_learner.BC, 'update', update)
     patch.setattr(runner._Phase, '_check_finite', lambda *args: None)  # pylint: disable=protected-access
     with pytest.raises(errors.RunError, match=r'\[downstream\] diverged between steps 100 '
                        r'and 100: variable \S+ holds NaN or inf.*its last checkpoint \(ckpt-50\)'):
@@ -536,10 +547,10 @@ def test_readme_flag_table_matches_the_defaults():
   defaults = {name: flag.default for name, flag in run_config.all_flags().items()}
   method = registry.get(run_config.RunConfig.method)  # The pair's flags name its method.
   defaults.update(embed_learner=method.embed_learner, downstream=method.downstream)
-  rates = {'embed_learning_rate': (method_configs.TrailConfig.learning_rate,
-                                   method_configs.SkillConfig.learning_rate),
-           'downstream_learning_rate': (method_configs.LatentBCConfig.learning_rate,
-                                        method_configs.BCConfig.learning_rate)}
+  rates = {'embed_learning_rate': (trail_config.TrailConfig.learning_rate,
+                                   skills_config.SkillConfig.learning_rate),
+           'downstream_learning_rate': (latent_bc_config.LatentBCConfig.learning_rate,
+                                        bc_config.BCConfig.learning_rate)}
   rows = _readme_flag_rows()
   assert sorted({name for name, _ in rows}) == sorted(defaults), rows
   for name, documented in rows:

@@ -1,9 +1,10 @@
 """What every learner shares: its seed, an update counter, one Adam and its step.
 
 A learner subclasses `Learner`, makes its networks, lists what it trains in
-`trained_variables`, calls `build_optimizer` and writes `update(batch)` with
-`apply_gradients` and `finish`. Everything it computes is written for the global
-batch (core/replicas.py), so one device and many give the same update.
+`trained_variables` and what its checkpoints hold in `checkpointed`, calls
+`build_optimizer` and writes `update(batch)` with `apply_gradients` and `finish`.
+Everything it computes is written for the global batch (core/replicas.py), so one
+device and many give the same update.
 """
 
 from __future__ import annotations
@@ -30,6 +31,22 @@ class Learner(tf.Module):
   def trained_variables(self) -> list[tf.Variable]:
     """The variables `update` changes with its optimizer."""
     raise NotImplementedError
+
+  def checkpointed(self) -> dict[str, tf.Module | tf.Variable]:
+    """What a checkpoint of this learner holds, by name: its networks, optimizers, counter
+    and any other state (the attribute names, so the layout is the learner's own)."""
+    raise NotImplementedError
+
+  def checkpoint(self) -> tf.train.Checkpoint:
+    return tf.train.Checkpoint(**self.checkpointed())
+
+  def optimizers(self) -> list[optim.Adam]:
+    """Its optimizers (its own and its temperature's), whose configured rates a resume
+    sets again."""
+    found = [self.optimizer]
+    if getattr(self, 'temperature', None) is not None:
+      found.append(self.temperature.optimizer)
+    return found
 
   def build_optimizer(self, learning_rate) -> None:
     """One Adam over `trained_variables`, its slots made now so that a checkpoint holds

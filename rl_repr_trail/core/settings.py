@@ -37,3 +37,28 @@ def value_text(value: Any) -> Any:
 
 def changeable(field: dataclasses.Field) -> bool:
   return field.metadata.get('changeable', False)
+
+
+# Settings that several methods' configs share by flag name: each written once here.
+HIDDEN = (256, 256)  # Hidden layers of every learner's MLPs (the paper's).
+
+
+def hidden() -> Any:
+  return setting(HIDDEN, 'Hidden layer sizes of every MLP.')
+
+
+def entropy_term() -> Any:
+  return setting(True, "Add the learned-temperature entropy term (target -|A|) to the losses "
+                 "of TRAIL's action decoder (both phases), of BC's policy and of the opal "
+                 "and spirl decoders downstream, as the paper and the original code. "
+                 "skild's prior term stays.")
+
+
+def embed_rate(default: float) -> Any:
+  return setting(default, 'Pretraining Adam rate.', flag='embed_learning_rate',
+                 changeable=True)
+
+
+def downstream_rate(default: float) -> Any:
+  return setting(default, 'Downstream Adam rate.', flag='downstream_learning_rate',
+                 changeable=True)

@@ -12,15 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 
 import h5py
 import numpy as np
 
 from rl_repr_trail.core import errors
+from rl_repr_trail.data import names
 
 REQUIRED_KEYS = ('observations', 'actions', 'terminals')
-_D4RL_NAME_RE = re.compile(r'^([a-z0-9]+)-([a-z-]+?)-v(\d+)$')
 
 
 class DataError(errors.InputError):
@@ -172,30 +171,24 @@ _ANTMAZE_FILES = {'umaze': ('u-maze', False, False), 'umaze-diverse': ('u-maze',
 
 def d4rl_file_name(name: str) -> str:
   """File name D4RL downloads a dataset to: 'hopper-medium-v2' -> 'hopper_medium-v2.hdf5'."""
-  match = _D4RL_NAME_RE.match(name)
-  if match and match.group(1) == 'antmaze' and match.group(2) in _ANTMAZE_FILES:
-    maze, multistart, multigoal = _ANTMAZE_FILES[match.group(2)]
-    suffix = {'0': '', '2': '_fixed'}.get(match.group(3))
-    if suffix is not None:
-      return (f'Ant_maze_{maze}_noisy_multistart_{multistart}_multigoal_{multigoal}_sparse'
-              f'{suffix}.hdf5')
-  if not match:
+  parsed = names.parse(name)
+  if parsed.source != 'd4rl':
     raise DataError(f'{name!r} is not a D4RL dataset name (expected e.g. hopper-medium-v2).')
-  env, kind, version = match.group(1), match.group(2), int(match.group(3))
+  env, kind, version = name.split('-', 1)[0], parsed.kind, parsed.version
+  if env == 'antmaze' and kind in _ANTMAZE_FILES and version in (0, 2):
+    maze, multistart, multigoal = _ANTMAZE_FILES[kind]
+    suffix = '_fixed' if version == 2 else ''
+    return (f'Ant_maze_{maze}_noisy_multistart_{multistart}_multigoal_{multigoal}_sparse'
+            f'{suffix}.hdf5')
   if version == 0:
     kind = 'mixed' if kind == 'medium-replay' else kind
     return f'{env}_{kind.replace("-", "_")}.hdf5'
   return f'{env}_{kind.replace("-", "_")}-v{version}.hdf5'
 
 
-def is_path(name_or_path: str) -> bool:
-  """Whether a --*_data value names a file rather than a dataset."""
-  return name_or_path.endswith(('.hdf5', '.h5')) or os.sep in name_or_path
-
-
 def resolve_path(name_or_path: str) -> str:
   """A path as given, or the HDF5 file of a D4RL name under $D4RL_DATASET_DIR."""
-  if is_path(name_or_path):
+  if names.is_path(name_or_path):
     if not os.path.exists(name_or_path):
       raise DataError(f'Dataset file {name_or_path} does not exist.')
     if os.path.isdir(name_or_path):

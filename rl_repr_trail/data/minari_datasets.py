@@ -15,14 +15,8 @@ import os
 import numpy as np
 
 from rl_repr_trail.data import datasets
+from rl_repr_trail.data import names
 from rl_repr_trail.envs import tasks
-
-
-PREFIX = 'minari:'
-
-
-def is_minari(name: str | None) -> bool:
-  return bool(name) and name.startswith(PREFIX)
 
 
 def datasets_path() -> str:
@@ -32,7 +26,7 @@ def datasets_path() -> str:
 def _open(name: str):
   """The MinariDataset of a `minari:` name, or a one-line error naming what is wrong."""
   import minari  # pylint: disable=g-import-not-at-top  # Only runs that name one need it.
-  dataset_id = name[len(PREFIX):]
+  dataset_id = name[len(names.MINARI_PREFIX):]
   if not dataset_id:
     raise datasets.DataError(
         f'{name!r}: expected minari:<dataset id>, e.g. minari:mujoco/ant/medium-v0.')

@@ -17,14 +17,15 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-import re
 from typing import Callable
 
 import numpy as np
 
 from rl_repr_trail.core import errors
 from rl_repr_trail.core import progress
+from rl_repr_trail.core import streams
 from rl_repr_trail.data import datasets
+from rl_repr_trail.data import names
 from rl_repr_trail.datagen import experts
 from rl_repr_trail.datagen import replay
 from rl_repr_trail.envs import tasks
@@ -34,7 +35,6 @@ VERSION = 1
 KINDS = ('random', 'medium', 'expert', 'medium-expert', 'medium-replay')
 DEFAULT_ROWS = 1_000_000
 SHARDS, MIN_SHARD_ROWS = 4, 25_000
-_NAME_RE = re.compile(r'^gen:([a-z0-9_]+)-([a-z-]+?)(?:-(\d+))?$')
 
 # Maps observations [B, obs_dim] to actions [B, action_dim]; None acts uniformly at random.
 BatchPolicy = Callable[[np.ndarray], np.ndarray] | None
@@ -53,7 +53,8 @@ def rollout(task: tasks.Task, policy: BatchPolicy, num_transitions: int, seed: i
   rng = np.random.default_rng(seed)
   pool = [tasks.make_env(task) for _ in range(num_envs)]
   low, high = pool[0].action_space.low, pool[0].action_space.high
-  obs = np.stack([env.reset(seed=seed * 10_007 + i)[0] for i, env in enumerate(pool)])
+  obs = np.stack([env.reset(seed=streams.seed(seed, 'environment reset', i))[0]
+                  for i, env in enumerate(pool)])
   episodes: list[dict[str, list]] = [{k: [] for k in KEYS} for _ in pool]
   finished: list[dict[str, np.ndarray]] = []
   total = 0
@@ -78,7 +79,7 @@ def rollout(task: tasks.Task, policy: BatchPolicy, num_transitions: int, seed: i
         finished.append({k: np.asarray(v) for k, v in episode.items()})
         total += len(episode['rewards'])
         episodes[i] = {k: [] for k in KEYS}
-        next_obs, _ = env.reset(seed=seed * 10_007 + next_reset)
+        next_obs, _ = env.reset(seed=streams.seed(seed, 'environment reset', next_reset))
         next_reset += 1
       obs[i] = next_obs
     if on_progress:
@@ -101,14 +102,13 @@ def data_dir() -> str:
 
 def parse_name(name: str) -> tuple[tasks.Task, str, int | None]:
   """'gen:hopper-medium-5000' -> (hopper task, 'medium', 5000)."""
-  match = _NAME_RE.match(name)
-  if not match or match.group(2) not in KINDS:
+  parsed = names.parse(name)
+  if parsed.source != 'generated' or parsed.kind not in KINDS:
     raise errors.InputError(f'{name!r} is not a generated dataset name: expected '
                             f'gen:<task>-<kind>[-<rows>] with kind one of {KINDS}.')
-  rows = int(match.group(3)) if match.group(3) else None
-  if rows is not None and rows <= 0:
+  if parsed.rows is not None and parsed.rows <= 0:
     raise errors.InputError(f'{name!r}: the number of rows must be positive.')
-  return tasks.get_task(match.group(1)), match.group(2), rows
+  return tasks.get_task(parsed.task), parsed.kind, parsed.rows
 
 
 def dataset_path(task: tasks.Task, kind: str, rows: int | None, seed: int) -> str:
@@ -157,7 +157,7 @@ def _shard(task_name: str, level: str | None, rows: int, seed: int,
   policy = None
   if level is not None:
     mlp = experts.load_bundled(task_name, level)
-    rng = np.random.default_rng([seed, 1])
+    rng = streams.generator(seed, 'policy actions')
     policy = lambda obs: mlp.sample(obs, rng)
   done = [0]
 
@@ -223,7 +223,7 @@ def collect(task: tasks.Task, level: str | None, rows: int, seed: int, num_envs:
   The shards, and so the contents, depend on the seed and size only, never on the
   number of processes. Shards are concatenated as D4RL concatenated its parts.
   """
-  jobs = [(task.name, level, n, seed * 1_000 + i, num_envs)
+  jobs = [(task.name, level, n, streams.seed(seed, 'generated shard', i), num_envs)
           for i, n in enumerate(_shard_sizes(rows))]
   return _in_shards(_shard, jobs, processes, on_progress)
 
@@ -273,7 +273,8 @@ def build(task: tasks.Task, kind: str, rows: int | None, seed: int, num_envs: in
     half = rows_or_default // 2
     medium = collect(task, 'medium', half, seed, num_envs, processes, on_progress)
     offset = len(medium['actions'])
-    expert = collect(task, 'expert', rows_or_default - half, seed + 1, num_envs, processes,
+    expert = collect(task, 'expert', rows_or_default - half,
+                     streams.seed(seed, 'generated second half'), num_envs, processes,
                      on_progress and (lambda n: on_progress(offset + n)))
     # As in D4RL, the halves are concatenated; readers see where an episode was cut
     # because next_observations then differs from the following row.
@@ -338,4 +339,4 @@ def ensure(name: str, seed: int = 0, num_envs: int = 8, expert_run_dir: str | No
 
 def resolve(name_or_path: str) -> str:
   """Generated names become their file (generated on first use); others pass through."""
-  return ensure(name_or_path) if name_or_path.startswith(tasks.GENERATED_PREFIX) else name_or_path
+  return ensure(name_or_path) if names.is_generated(name_or_path) else name_or_path

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from rl_repr_trail.core import errors
+from rl_repr_trail.core import streams
 from rl_repr_trail.datagen import experts
 from rl_repr_trail.envs import evaluation
 from rl_repr_trail.envs import tasks
@@ -126,10 +127,10 @@ def stretch(task_name: str, start: int, end: int, seed: int,
   episode in progress at `end` cut there (timeouts=1)."""
   task = tasks.get_task(task_name)
   bundle = load(task_name)
-  rng = np.random.default_rng([seed, start])
+  rng = streams.generator(seed, 'replay actions', start)
   env = tasks.make_env(task)
   low, high = env.action_space.low, env.action_space.high
-  obs, _ = env.reset(seed=seed * 10_007 + start)
+  obs, _ = env.reset(seed=streams.seed(seed, 'environment reset', start))
   keys = ('observations', 'actions', 'rewards', 'next_observations', 'terminals', 'timeouts',
           'infos/qpos', 'infos/qvel')
   out = {k: [] for k in keys}

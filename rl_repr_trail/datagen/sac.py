@@ -34,6 +34,7 @@ from rl_repr_trail.core import networks
 from rl_repr_trail.core import optim
 from rl_repr_trail.core import policies
 from rl_repr_trail.core import progress
+from rl_repr_trail.core import streams
 from rl_repr_trail.datagen import experts
 from rl_repr_trail.envs import evaluation
 from rl_repr_trail.envs import tasks
@@ -324,7 +325,7 @@ def train(task: tasks.Task, run_dir: str, config: SacConfig, resume_state: bool 
   if start and not refill:
     replay.load_chunks(os.path.join(run_dir, 'replay'), int(replay_size.numpy()))
   update = compile_updates(learner, task.obs_dim, task.action_dim)
-  collector = _Collector(task, config.seed + start, writer)
+  collector = _Collector(task, streams.seed(config.seed, 'sac collector', start), writer)
   policy = learner.policy()
   for _ in range(refill):  # Not counted as steps: the buffer is refilled, nothing learned.
     collector.step(_policy_action(policy, collector.obs, rng), replay, start)

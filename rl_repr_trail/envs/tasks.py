@@ -1,4 +1,5 @@
-"""Tasks: D4RL and generated dataset names mapped to gymnasium environments.
+"""Tasks: the gymnasium environments of the D4RL and DM Control tables (data/names.py
+parses which task a dataset name is of).
 
 D4RL's own environments need mujoco-py, which cannot be installed on a current
 machine; the gymnasium v4 environments have the same observation and action
@@ -74,23 +75,6 @@ ANTMAZE = {
 TASKS.update({name: Task(name, env_id, 29, 8, 0.0, 1.0, env_kwargs=(
     ('start_cell', start), ('goal_cell', goal), ('max_episode_steps', steps)))
               for name, (env_id, start, goal, steps) in ANTMAZE.items()})
-_ANTMAZE_NAME_RE = re.compile(r'^(?:gen:)?antmaze-(umaze|medium|large)-')
-
-GENERATED_PREFIX = 'gen:'
-_NAME_RE = re.compile(r'^(?:gen:)?([a-z0-9_]+)-')
-
-
-def task_for_dataset(name: str) -> Task:
-  """Returns the task of a D4RL name ('ant-medium-v2') or a generated one ('gen:ant-medium')."""
-  maze = _ANTMAZE_NAME_RE.match(name)
-  if maze:
-    return TASKS[f'antmaze_{maze.group(1)}']
-  match = _NAME_RE.match(name)
-  if not match or match.group(1) not in TASKS:
-    raise errors.InputError(
-        f'Unknown dataset name {name!r}: expected <task>-<kind>[-vN] or '
-        f'{GENERATED_PREFIX}<task>-<kind> with task one of {sorted(TASKS)}.')
-  return TASKS[match.group(1)]
 
 
 def get_task(name: str) -> Task:

@@ -17,6 +17,7 @@ import numpy as np
 
 from rl_repr_trail.data import datasets
 from rl_repr_trail.data import minari_datasets
+from rl_repr_trail.data import names
 from rl_repr_trail.datagen import generate
 from rl_repr_trail.envs import tasks
 
@@ -27,14 +28,14 @@ if TYPE_CHECKING:  # pylint: disable=g-bad-import-order
 def data_status(name: str) -> str:
   """How a run gets the dataset `name` ('generate ...', 'cached ...', 'read ...'), or an
   errors.InputError / FileNotFoundError that says what is missing and where it goes."""
-  if name.startswith(tasks.GENERATED_PREFIX):
+  if names.is_generated(name):
     generate.check(name)
     task, kind, rows = generate.parse_name(name)
     path = generate.dataset_path(task, kind, rows, seed=0)
     if os.path.exists(path):
       return f'cached at {path}'
     return f'to generate into {path}'
-  if minari_datasets.is_minari(name):
+  if names.is_minari(name):
     minari_datasets.task(name)
     return 'read from Minari\'s local copy'
   return f'read from {datasets.resolve_path(name)}'
@@ -107,6 +108,7 @@ def estimate(runs: list[tuple[RunConfig, tasks.Task]], seconds: float = 2.0
   sizes, about `seconds` a step kind, and its evaluation's environment steps."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from rl_repr_trail.core import devices  # pylint: disable=g-import-not-at-top
+  from rl_repr_trail.core import specs  # pylint: disable=g-import-not-at-top
   from rl_repr_trail.core import training  # pylint: disable=g-import-not-at-top
   from rl_repr_trail.data import batches  # pylint: disable=g-import-not-at-top
   devices.configure()
@@ -116,16 +118,19 @@ def estimate(runs: list[tuple[RunConfig, tasks.Task]], seconds: float = 2.0
     key = (task.name, config.method)
     if key not in timed:
       method = config.spec
-      low, high = -np.ones(task.action_dim), np.ones(task.action_dim)
+      spec = specs.EnvSpec(task.obs_dim, -np.ones(task.action_dim, np.float32),
+                           np.ones(task.action_dim, np.float32))
       data = _synthetic(task)
+      window = method.window(config.embedding)
       embedding, pretrain_rate = None, None
       if method.pretrains:
-        embedding = method.make_embedding(config, task, low, high)
-        sampler = batches.Sampler(data, 0, window=method.window(config))
+        embedding = method.make_embedding(spec, config.embedding, config.seed)
+        sampler = batches.Sampler(data, 0, window=window)
         pretrain_rate = _rate(training.compile_steps(embedding.update, sampler,
                                                      config.batch_size), seconds)
-      learner, sampler = method.make_downstream(config, task, low, high, embedding,
-                                                data.first_transitions(5_000))
+      learner = method.make_downstream(spec, config.downstream, embedding, config.seed)
+      expert = data.first_transitions(5_000)
+      sampler = batches.Sampler(expert, 0, learner.expert_targets(expert), window=window)
       downstream_rate = _rate(training.compile_steps(learner.update, sampler,
                                                      config.batch_size), seconds)
       evaluation = _episode_seconds(task, learner.actor(task.obs_dim),

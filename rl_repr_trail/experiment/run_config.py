@@ -62,7 +62,8 @@ class RunConfig:
   not pretrain), made with their defaults when not given."""
 
   method: str = setting('trail_ebm', 'The method: ' + ', '.join(
-      f'{m.name} ({m.label})' for m in registry.METHODS.values()) + '.',
+      f'{m.name} ({m.label})' for m in registry.METHODS.values()) + ', or the import path '
+      'of a Method defined elsewhere (package.module.ATTR; docs/usage.md, "Adding a method").',
       choices=registry.names)
   data: DataConfig = dataclasses.field(default_factory=DataConfig)
   schedule: Schedule = dataclasses.field(default_factory=Schedule)
@@ -83,13 +84,13 @@ class RunConfig:
       identity=False)
 
   def __post_init__(self):
-    method = registry.METHODS.get(self.method)
+    method = registry.find(self.method)
     if method is None:
       return  # validate() names the method's flag.
     if self.embedding is None and method.pretrains:
       self.embedding = method.embedding_config(**method.embedding_preset)
     if self.downstream is None:
-      self.downstream = method.downstream_config()
+      self.downstream = method.downstream_config(**method.downstream_preset)
 
   @property
   def spec(self) -> registry.Method:
@@ -173,8 +174,10 @@ def _config_classes() -> list[type]:
 
 def _fixed(cls: type) -> set[str]:
   """Fields of `cls` that every method using it fixes (its preset): they have no flag."""
-  presets = [set(m.embedding_preset) for m in registry.METHODS.values()
-             if m.embedding_config is cls]
+  presets = [set(preset) for m in registry.METHODS.values()
+             for config, preset in ((m.embedding_config, m.embedding_preset),
+                                    (m.downstream_config, m.downstream_preset))
+             if config is cls]
   return set.intersection(*presets) if presets else set()
 
 
@@ -238,17 +241,21 @@ def from_settings(values: dict[str, Any]) -> RunConfig:
 
 def _assemble(source, method_name: str | None) -> RunConfig:
   """A RunConfig whose group at `part` ('', 'data', ...) takes source(part)(field)."""
-  method_name = method_name or RunConfig.method
-  if method_name not in registry.METHODS:
-    raise ConfigError(f'--method={method_name}: expected one of {registry.names()}.')
-  method = registry.get(method_name)
+  method = _method(method_name or RunConfig.method)
   top = _make(RunConfig, source(''))
   return dataclasses.replace(
-      top, method=method_name, data=_make(DataConfig, source('data')),
+      top, method=method.name, data=_make(DataConfig, source('data')),
       schedule=_make(Schedule, source('schedule')),
       embedding=_make(method.embedding_config, source('embedding'), method.embedding_preset)
       if method.pretrains else None,
-      downstream=_make(method.downstream_config, source('downstream')))
+      downstream=_make(method.downstream_config, source('downstream'), method.downstream_preset))
+
+
+def _method(name: str) -> registry.Method:
+  try:
+    return registry.get(name)
+  except KeyError as e:
+    raise ConfigError(f'--method={name}: {e.args[0]}') from None
 
 
 def replace(config: RunConfig, **values) -> RunConfig:
@@ -283,9 +290,7 @@ def _from_saved_settings(saved: dict) -> RunConfig:
 
 def validate(config: RunConfig) -> None:
   """Checks the settings on their own, before any data is read or file written."""
-  if config.method not in registry.METHODS:
-    raise ConfigError(f'--method={config.method}: expected one of {registry.names()}.')
-  method = config.spec
+  method = _method(config.method)
   for part, cls in (('embedding', method.embedding_config),
                     ('downstream', method.downstream_config)):
     if (getattr(config, part) is None) != (cls is None) or (

@@ -17,26 +17,28 @@ import resource
 import time
 from typing import Callable
 
-import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 import tf_keras
 
 from rl_repr_trail.core import devices
 from rl_repr_trail.core import errors
-from rl_repr_trail.core import optim
 from rl_repr_trail.core import progress
 from rl_repr_trail.core import settings
+from rl_repr_trail.core import specs
 from rl_repr_trail.core import stopping
+from rl_repr_trail.core import streams
 from rl_repr_trail.core import training
 from rl_repr_trail.data import batches
 from rl_repr_trail.data import datasets
 from rl_repr_trail.data import minari_datasets
+from rl_repr_trail.data import names
 from rl_repr_trail.datagen import generate
 from rl_repr_trail.envs import evaluation
 from rl_repr_trail.envs import tasks
 from rl_repr_trail.experiment import run_config
 from rl_repr_trail.experiment import run_directory
+from rl_repr_trail.methods import registry
 
 
 @dataclasses.dataclass
@@ -49,7 +51,7 @@ class _Inputs:
 
 def _resolve_task(config: run_config.RunConfig) -> tasks.Task:
   minari_names = [n for n in (config.data.expert_data, config.data.offline_data)
-                  if minari_datasets.is_minari(n)]
+                  if names.is_minari(n)]
   if minari_names:
     found = {name: minari_datasets.task(name) for name in minari_names}
     if len({t.env_id for t in found.values()}) > 1:
@@ -63,8 +65,8 @@ def _resolve_task(config: run_config.RunConfig) -> tasks.Task:
   if config.data.task:
     return tasks.get_task(config.data.task)
   for name in (config.data.expert_data, config.data.offline_data):
-    if name and not datasets.is_path(name):
-      return tasks.task_for_dataset(name)
+    if name and not names.is_path(name):
+      return names.task(name)
   task = datasets.read_metadata(datasets.resolve_path(config.data.expert_data)).get('task')
   if task is None:
     raise run_config.ConfigError(
@@ -83,7 +85,7 @@ def _check_dims(dataset: datasets.Dataset, task: tasks.Task, flag: str) -> None:
 
 def _load(name: str) -> datasets.Dataset:
   """A Minari dataset, a generated one (made on first use), a D4RL name or a file."""
-  if minari_datasets.is_minari(name):
+  if names.is_minari(name):
     return minari_datasets.load(name)
   return datasets.load(generate.resolve(name))
 
@@ -102,7 +104,7 @@ def load_inputs(config: run_config.RunConfig,
   expert = load(config.data.expert_data)
   _check_dims(expert, task, 'expert_data')
   expert = expert.first_transitions(config.data.expert_size)
-  window = config.spec.window(config)
+  window = config.spec.window(config.embedding)
   for flag, dataset in (('offline_data', offline), ('expert_data', expert)):
     if dataset is None:
       continue
@@ -126,15 +128,16 @@ class _Phase:
   """A checkpointed training phase: step counter, summaries, progress and resume."""
 
   def __init__(self, name: str, save_dir: str, total: int, config: run_config.RunConfig,
-               writer, **trackables):
+               writer, learner: registry.Learner, sampler: batches.Sampler):
     self.name = name
     self.total = total
     self.config = config
     self.writer = writer
     self.step = tf.Variable(0, dtype=tf.int64, name='step')
     self.seconds = {'training': 0.0, 'evaluation': 0.0}  # This process's, by part.
-    self.checkpoint = tf.train.Checkpoint(step=self.step, **trackables)
-    self.checkpoint_variables = [v for t in trackables.values() for v in t.variables]
+    self.checkpoint = tf.train.Checkpoint(step=self.step, learner=learner.checkpoint(),
+                                          sampler=sampler)
+    self.checkpoint_variables = list(learner.variables) + list(sampler.variables)
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, os.path.join(save_dir, name), max_to_keep=1)
     if self.manager.latest_checkpoint:
@@ -147,10 +150,8 @@ class _Phase:
             f'{self.manager.latest_checkpoint}: this checkpoint does not hold the {name} '
             'networks of this version of rl_repr_trail (it was made by another version); '
             'resume it with that version, or start anew in another --save_dir.') from None
-      for trackable in trackables.values():
-        for optimizer in trackable._flatten(  # pylint: disable=protected-access
-            predicate=lambda x: isinstance(x, optim.Adam)):
-          optimizer.apply_configured_rate()
+      for optimizer in learner.optimizers():
+        optimizer.apply_configured_rate()
 
   @property
   def current(self) -> int:
@@ -279,14 +280,14 @@ def _run_in(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
   if new and chief:
     with writer.as_default():
       hp.hparams(hparams(config, inputs.task), trial_id=save_dir)
-  low, high = _action_bounds(inputs.task)
+  spec = env_spec(inputs.task)
   if chief:  # What loading the agent needs without the data or an environment (agent.py).
     run_directory.write_json(os.path.join(save_dir, run_directory.SPEC_FILE), {
-        'task': inputs.task.name, 'obs_dim': inputs.task.obs_dim,
-        'action_low': low.tolist(), 'action_high': high.tolist(),
+        'task': inputs.task.name, 'obs_dim': spec.obs_dim,
+        'action_low': spec.action_low.tolist(), 'action_high': spec.action_high.tolist(),
         'zero_contact_forces': inputs.zero_contact_forces})
-  embedding, pretrain = _pretrain(save_dir, config, inputs, strategy, writer, low, high)
-  downstream_phase, evaluate = _imitate(save_dir, config, inputs, strategy, writer, low, high,
+  embedding, pretrain = _pretrain(save_dir, config, inputs, strategy, writer, spec)
+  downstream_phase, evaluate = _imitate(save_dir, config, inputs, strategy, writer, spec,
                                         embedding, chief)
   if not chief:
     return {}
@@ -307,15 +308,16 @@ def hparams(config: run_config.RunConfig, task: tasks.Task) -> dict[str, bool | 
   return {k: v for k, v in values.items() if v is not None}
 
 
-def _action_bounds(task: tasks.Task) -> tuple[np.ndarray, np.ndarray]:
+def env_spec(task: tasks.Task) -> specs.EnvSpec:
+  """The task's observation size and action bounds (read off a new environment)."""
   env = tasks.make_env(task)
-  low, high = env.action_space.low, env.action_space.high
+  spec = specs.EnvSpec(task.obs_dim, env.action_space.low, env.action_space.high)
   env.close()
-  return low, high
+  return spec
 
 
 def _pretrain(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
-              strategy: tf.distribute.Strategy, writer, low: np.ndarray, high: np.ndarray
+              strategy: tf.distribute.Strategy, writer, spec: specs.EnvSpec
               ) -> tuple[object | None, _Phase | None]:
   """Trains (or restores) the method's embedding learner on the offline data; (None,
   None) for a method without pretraining."""
@@ -323,8 +325,9 @@ def _pretrain(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
   if not method.pretrains:
     return None, None
   with strategy.scope():
-    embedding = method.make_embedding(config, inputs.task, low, high)
-    sampler = batches.Sampler(inputs.offline, config.seed, window=method.window(config))
+    embedding = method.make_embedding(spec, config.embedding, config.seed)
+    sampler = batches.Sampler(inputs.offline, streams.seed(config.seed, 'pretrain batches'),
+                              window=method.window(config.embedding))
   inputs.offline = None  # The sampler holds the data as tensors: free the numpy copy.
   phase = _Phase('pretrain', save_dir, config.schedule.pretrain_steps, config, writer,
                  learner=embedding, sampler=sampler)
@@ -333,14 +336,16 @@ def _pretrain(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
 
 
 def _imitate(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
-             strategy: tf.distribute.Strategy, writer, low: np.ndarray, high: np.ndarray,
+             strategy: tf.distribute.Strategy, writer, spec: specs.EnvSpec,
              embedding, chief: bool) -> tuple[_Phase, Callable[[int], None]]:
   """Trains (or resumes) the downstream learner on the expert data, evaluating it every
   eval_interval steps (on the chief); returns the phase and its evaluation."""
-  task = inputs.task
+  task, method = inputs.task, config.spec
   with strategy.scope():
-    learner, sampler = config.spec.make_downstream(config, task, low, high, embedding,
-                                                   inputs.expert)
+    learner = method.make_downstream(spec, config.downstream, embedding, config.seed)
+    sampler = batches.Sampler(inputs.expert, streams.seed(config.seed, 'expert batches'),
+                              learner.expert_targets(inputs.expert),
+                              window=method.window(config.embedding))
   phase = _Phase('downstream', save_dir, config.schedule.downstream_steps, config, writer,
                  learner=learner, sampler=sampler)
   evals_path = os.path.join(save_dir, 'evals.jsonl')
@@ -353,7 +358,7 @@ def _imitate(save_dir: str, config: run_config.RunConfig, inputs: _Inputs,
     if not chief:
       return
     returns = evaluation.run_episodes(policy, task, config.schedule.eval_episodes,
-                                      seed=config.seed * 1000 + step,
+                                      seed=streams.seed(config.seed, 'evaluation', step),
                                       zero_contact_forces=inputs.zero_contact_forces)
     stats = evaluation.summarize(task, returns)
     with open(evals_path, 'a') as f:

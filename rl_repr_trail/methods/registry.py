@@ -1,30 +1,30 @@
 """The method registry: the one place that names the methods.
 
-Each Method says how its run is built from a run's settings (a run_config.RunConfig, which
-holds the method's own config dataclasses): the embedding learner it pretrains on the
-offline data (none for BC) and the downstream learner that imitates the expert data. The runner, the binaries, the sweep, summarize,
-claims and the default task read every method name, label and list from here.
+Each method is a package under methods/ (config.py, learner.py, builder.py) whose
+`__init__.py` registers it in one line; methods/__init__.py imports every such package.
+A method outside this package is named by the import path of its Method, e.g.
+`--method=my_package.METHOD`: `get` imports it and registers it under that path.
 
-Adding a method is a module with its learners, one `register(Method(...))` and a test
-row; tests/test_methods.py does it for a toy method, end to end.
+A method's builder module (imported when a run first builds a learner, so that what only
+reads the registry starts without TensorFlow) has
+  make_embedding(spec, config, seed) -> its pretraining learner (methods that pretrain)
+  make_downstream(spec, config, embedding, seed) -> its downstream learner
+where spec is a core.specs.EnvSpec and config the method's own config dataclass.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import numpy as np
 
-from rl_repr_trail.data import datasets
-from rl_repr_trail.envs import tasks
-from rl_repr_trail.methods import method_configs
-
 if TYPE_CHECKING:  # pylint: disable=g-bad-import-order
   import tensorflow as tf
+  from rl_repr_trail.core import specs
   from rl_repr_trail.core import training
-  from rl_repr_trail.data import batches
-  from rl_repr_trail.experiment.run_config import RunConfig
+  from rl_repr_trail.data import datasets
 
 
 class Learner(Protocol):
@@ -32,6 +32,12 @@ class Learner(Protocol):
 
   def update(self, batch: training.Batch) -> dict[str, tf.Tensor]:
     """One gradient step on a batch; returns scalar metrics, 'loss' among them."""
+
+  def checkpointed(self) -> dict[str, Any]:
+    """What its checkpoints hold, by name."""
+
+  def optimizers(self) -> list:
+    """Its optimizers, whose configured rates a resume sets again."""
 
 
 class DownstreamLearner(Learner, Protocol):
@@ -41,41 +47,46 @@ class DownstreamLearner(Learner, Protocol):
   def actor(self, obs_dim: int) -> Callable[[np.ndarray], np.ndarray]:
     ...
 
+  def expert_targets(self, expert: datasets.Dataset) -> dict[str, np.ndarray] | None:
+    """Arrays the expert sampler adds to each item's batch (e.g. latent targets)."""
 
-# make_embedding(config, task, low, high) -> a pretraining Learner that its downstream
-# learner reads (latent_bc.LatentEmbedding for latent BC; skills.SkillLearner).
-MakeEmbedding = Callable[['RunConfig', tasks.Task, np.ndarray, np.ndarray], Learner]
-# make_downstream(config, task, low, high, embedding or None, expert data)
-#   -> (a DownstreamLearner, its batches.Sampler of the expert data).
-MakeDownstream = Callable[['RunConfig', tasks.Task, np.ndarray, np.ndarray, Any, datasets.Dataset],
-                          tuple[DownstreamLearner, 'batches.Sampler']]
+
+# The families, in the paper's column order: claims' groups.
+FAMILIES = ('baseline', 'skill', 'trail')
 
 
 @dataclasses.dataclass(frozen=True)
 class Method:
-  """One method of the paper's tables."""
+  """One method of the paper's tables (or of a user's)."""
 
   name: str                        # --method, sweep configs and run directories.
   label: str                       # Tables, results.json and logs.
-  family: str                      # 'baseline', 'skill' or 'trail': claims' groups.
+  family: str                      # One of FAMILIES, or another word (after them).
   embed_learner: str               # Its --embed_learner ('none': no pretraining).
   downstream: str                  # Its --downstream.
-  make_downstream: MakeDownstream
+  builder: str                     # Import path of its builder module.
   downstream_config: type          # Its downstream config dataclass (defaults, rate).
-  make_embedding: MakeEmbedding | None = None
-  embedding_config: type | None = None
-  # Fields of its embedding config that the method fixes (no flag changes them).
+  embedding_config: type | None = None  # None: no pretraining.
+  # Fields of its configs that the method fixes (no flag changes them).
   embedding_preset: dict[str, Any] = dataclasses.field(default_factory=dict)
-  windowed: bool = False           # Learns from windows of --window steps.
+  downstream_preset: dict[str, Any] = dataclasses.field(default_factory=dict)
+  windowed: bool = False           # Learns from windows of its config's `window` steps.
   positive: tuple[str, ...] = ()   # Flags it needs positive, beyond the common ones.
 
   @property
   def pretrains(self) -> bool:
-    return self.make_embedding is not None
+    return self.embedding_config is not None
 
-  def window(self, config: 'RunConfig') -> int:
-    """Steps per training item: --window for windowed methods, else 0 (transitions)."""
-    return config.embedding.window if self.windowed else 0
+  def window(self, embedding_config) -> int:
+    """Steps per training item: the config's window for windowed methods, else 0."""
+    return embedding_config.window if self.windowed else 0
+
+  def make_embedding(self, spec: specs.EnvSpec, config, seed: int) -> Learner:
+    return importlib.import_module(self.builder).make_embedding(spec, config, seed)
+
+  def make_downstream(self, spec: specs.EnvSpec, config, embedding, seed: int
+                      ) -> DownstreamLearner:
+    return importlib.import_module(self.builder).make_downstream(spec, config, embedding, seed)
 
 
 METHODS: dict[str, Method] = {}
@@ -92,28 +103,60 @@ def register(method: Method) -> Method:
   return method
 
 
+def is_import_path(name: str) -> bool:
+  return '.' in name
+
+
 def get(name: str) -> Method:
-  """The method called `name` (KeyError with the names when there is none)."""
+  """The method called `name`, importing it first when `name` is an import path
+  (MODULE.ATTR); a KeyError saying why when there is none (its callers name the flag or
+  file)."""
+  if name not in METHODS and is_import_path(name):
+    module_name, attribute = name.rsplit('.', 1)
+    try:
+      module = importlib.import_module(module_name)
+    except ImportError as e:
+      raise KeyError(f'cannot import {module_name} ({e}); a method named by import path '
+                     'must be importable (installed or on PYTHONPATH).') from None
+    method = getattr(module, attribute, None)
+    if not isinstance(method, Method):
+      raise KeyError(f'{module_name} has no Method named {attribute}.')
+    register(dataclasses.replace(method, name=name))
   if name not in METHODS:
-    raise KeyError(f'{name!r} is not a method; expected one of {names()}.')
+    raise KeyError(f'not a method: expected one of {names()} or the import path of a Method '
+                   '(package.module.ATTR).')
   return METHODS[name]
 
 
+def find(name: str | None) -> Method | None:
+  """get(name), or None when there is no such method."""
+  try:
+    return get(name) if name else None
+  except KeyError:
+    return None
+
+
+def _ordered() -> list[Method]:
+  """The methods by family (FAMILIES' order, then the others), in registration order."""
+  rank = lambda m: FAMILIES.index(m.family) if m.family in FAMILIES else len(FAMILIES)
+  return sorted(METHODS.values(), key=rank)
+
+
 def names() -> tuple[str, ...]:
-  return tuple(METHODS)
+  return tuple(m.name for m in _ordered())
 
 
 def labels(family: str | None = None) -> tuple[str, ...]:
-  """Labels in the paper's column order (the registry's), of one family or all."""
-  return tuple(m.label for m in METHODS.values() if family in (None, m.family))
+  """Labels in the paper's column order, of one family or all."""
+  return tuple(m.label for m in _ordered() if family in (None, m.family))
 
 
 def embed_learners() -> tuple[str, ...]:
-  return tuple(dict.fromkeys(m.embed_learner for m in METHODS.values()))
+  return tuple(dict.fromkeys(m.embed_learner for m in _ordered()))
 
 
 def downstreams() -> tuple[str, ...]:
-  return tuple(dict.fromkeys(m.downstream for m in METHODS.values()))
+  return tuple(dict.fromkeys(m.downstream for m in _ordered()))
 
 
 def from_flags(embed_learner: str, downstream_name: str) -> Method | None:
@@ -124,32 +167,3 @@ def from_flags(embed_learner: str, downstream_name: str) -> Method | None:
 
 def baseline_label() -> str:
   return get(BASELINE).label
-
-
-def _built_by(name: str) -> Callable:
-  """builders.`name`, methods/builders.py imported on the first call: the learners import
-  TensorFlow, which what only reads the registry (summarize, claims, the sweep) does
-  without."""
-
-  def build(*args):
-    from rl_repr_trail.methods import builders  # pylint: disable=g-import-not-at-top
-    return getattr(builders, name)(*args)
-
-  return build
-
-
-# The paper's column order: the BC baseline, temporal skills, then TRAIL.
-register(Method('bc', 'BC', 'baseline', 'none', 'bc', _built_by('build_bc'),
-                method_configs.BCConfig))
-for _variant, _label in (('opal', 'OPAL'), ('spirl', 'SPiRL'), ('skild', 'SkiLD')):
-  register(Method(_variant, _label, 'skill', _variant, 'latent_bc',
-                  _built_by('build_skill_latent_bc'), method_configs.LatentBCConfig,
-                  _built_by('build_skills'), method_configs.SkillConfig, {'variant': _variant},
-                  windowed=True, positive=('window', 'skill_dim')))
-register(Method('trail_ebm', 'TRAIL EBM', 'trail', 'trail_ebm', 'latent_bc',
-                _built_by('build_latent_bc'), method_configs.LatentBCConfig,
-                _built_by('build_trail'), method_configs.TrailConfig, {'linear': False}))
-register(Method('trail_linear', 'TRAIL linear', 'trail', 'trail_linear', 'latent_bc',
-                _built_by('build_latent_bc'), method_configs.LatentBCConfig,
-                _built_by('build_trail'), method_configs.TrailConfig, {'linear': True},
-                positive=('fourier_dim',)))

@@ -11,7 +11,8 @@ and when acting a new z is drawn from pi_Z(s) every t steps.
 OPAL and SkiLD share the pretraining learner and differ downstream, as in the original:
 OPAL's decoder gets the entropy term at the window's first state, SkiLD's latent policy
 instead the prior term alpha KL(pi_Z || rho), alpha learned (the original's 'prior'
-regulariser). SPiRL is OPAL's downstream on an actions-only encoder.
+regulariser). SPiRL is OPAL's downstream on an actions-only encoder. Each method
+fixes these in its configs (SkillConfig.encoder_input, SkillLatentBCConfig.prior_term).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from rl_repr_trail.core import learner
 from rl_repr_trail.core import networks
 from rl_repr_trail.core import policies
 from rl_repr_trail.core import replicas
-from rl_repr_trail.methods import latent_bc
-from rl_repr_trail.methods import method_configs
+from rl_repr_trail.data import datasets
+from rl_repr_trail.methods.latent_bc import learner as latent_bc
+from rl_repr_trail.methods.skills import config as skills_config
 
 
 tfd = tfp.distributions
@@ -65,14 +67,16 @@ class SkillLearner(learner.Learner):
   """Pretrains the skill model on offline windows; `update(batch)` as TrailLearner's."""
 
   def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-               config: method_configs.SkillConfig, seed: int = 0):
-    if config.variant not in method_configs.VARIANTS:
-      raise ValueError(f'skill variant {config.variant!r}: expected one of {method_configs.VARIANTS}')
-    super().__init__(config.variant, seed)
+               config: skills_config.SkillConfig, seed: int = 0):
+    if config.encoder_input not in skills_config.ENCODER_INPUTS:
+      raise ValueError(f'encoder_input {config.encoder_input!r}: expected one of '
+                       f'{skills_config.ENCODER_INPUTS}')
+    super().__init__('skills', seed)
+    self.actions_only = config.encoder_input == 'actions'
     self.config = config
     self.window, self.latent_dim = config.window, config.latent_dim
     action_dim = len(action_low)
-    encoder_dim = action_dim if config.variant == 'spirl' else obs_dim + action_dim
+    encoder_dim = action_dim if self.actions_only else obs_dim + action_dim
     self.encoder = WindowEncoder(encoder_dim, config.window, config.latent_dim, config.hidden,
                                  config.encoder_units)
     self.prior = policies.GaussianLatentPolicy(obs_dim, config.latent_dim, config.hidden,
@@ -86,9 +90,13 @@ class SkillLearner(learner.Learner):
     return (self.encoder.trainable_variables + self.prior.trainable_variables
             + self.decoder.trainable_variables)
 
+  def checkpointed(self) -> dict[str, tf.Module | tf.Variable]:
+    return {'encoder': self.encoder, 'prior': self.prior, 'decoder': self.decoder,
+            'optimizer': self.optimizer, 'updates': self.updates}
+
   def posterior(self, observations: tf.Tensor, actions: tf.Tensor) -> tfd.Distribution:
     """q(z | window) for windows [B, t, ...]."""
-    if self.config.variant == 'spirl':
+    if self.actions_only:
       return self.encoder(actions)
     return self.encoder(tf.concat([observations, actions], axis=-1))
 
@@ -128,16 +136,24 @@ class SkillLatentBC(latent_bc.LatentPolicyLearner):
   """
 
   def __init__(self, skills: SkillLearner, obs_dim: int, action_dim: int,
-               config: method_configs.LatentBCConfig, seed: int = 0):
+               config: skills_config.SkillLatentBCConfig, seed: int = 0):
     super().__init__('skill_latent_bc', seed, config, skills.decoder, obs_dim,
                      skills.latent_dim)
     self.skills = skills
     self.window = skills.window
-    self.prior_term = skills.config.variant == 'skild'
-    # SkiLD's prior term defines the method: --noentropy_term leaves it on.
+    self.prior_term = config.prior_term
+    # The prior term defines SkiLD: --noentropy_term leaves it on.
     self.temperature = policies.Temperature(action_dim, config.learning_rate,
                                             self.prior_term or config.entropy_term)
     self.build_optimizer(config.learning_rate)
+
+  def checkpointed(self) -> dict[str, tf.Module | tf.Variable]:
+    return {**super().checkpointed(), 'skills': self.skills}
+
+  def expert_targets(self, expert: datasets.Dataset) -> dict[str, np.ndarray]:
+    """Each expert window's posterior mean and std (the sampler's items are windows)."""
+    rows = expert.window_starts(self.window)[:, None] + np.arange(self.window)
+    return self.targets(expert.observations[rows], expert.actions[rows])
 
   def targets(self, observations: np.ndarray, actions: np.ndarray,
               batch_size: int = 1024) -> dict[str, np.ndarray]:

@@ -12,7 +12,8 @@ from rl_repr_trail.core import acting
 from rl_repr_trail.core import learner
 from rl_repr_trail.core import policies
 from rl_repr_trail.core import replicas
-from rl_repr_trail.methods import method_configs
+from rl_repr_trail.data import datasets
+from rl_repr_trail.methods.latent_bc import config as latent_bc_config
 
 
 class LatentEmbedding(Protocol):
@@ -30,7 +31,7 @@ class LatentPolicyLearner(learner.Learner):
   """A downstream learner of a latent policy pi_Z(z | s) over a pretrained decoder's
   latents; the decoder is fine-tuned with it unless `config.finetune_decoder` is off."""
 
-  def __init__(self, name: str, seed: int, config: method_configs.LatentBCConfig,
+  def __init__(self, name: str, seed: int, config: latent_bc_config.LatentBCConfig,
                decoder: policies.TanhGaussianPolicy, obs_dim: int, latent_dim: int):
     super().__init__(name, seed)
     self.config = config
@@ -44,6 +45,13 @@ class LatentPolicyLearner(learner.Learner):
       variables += self.decoder.trainable_variables
     return variables
 
+  def checkpointed(self) -> dict[str, tf.Module | tf.Variable]:
+    """The latent policy, the (fine-tuned) decoder, the optimizers and the counter; the
+    subclass adds its embedding, whose decoder this is."""
+    return {'latent_policy': self.latent_policy, 'decoder': self.decoder,
+            'temperature': self.temperature, 'optimizer': self.optimizer,
+            'updates': self.updates}
+
 
 class LatentBC(LatentPolicyLearner):
   """Imitates expert latent actions z* = phi(s, a*) with pi_Z and decodes them with pi_alpha.
@@ -54,7 +62,7 @@ class LatentBC(LatentPolicyLearner):
   """
 
   def __init__(self, embedding: LatentEmbedding, obs_dim: int, action_dim: int,
-               config: method_configs.LatentBCConfig, seed: int = 0):
+               config: latent_bc_config.LatentBCConfig, seed: int = 0):
     super().__init__('latent_bc', seed, config, embedding.decoder, obs_dim,
                      embedding.latent_dim)
     self.embedding = embedding
@@ -62,6 +70,14 @@ class LatentBC(LatentPolicyLearner):
                                             config.entropy_term,
                                             log_alpha=embedding.temperature.log_alpha)
     self.build_optimizer(config.learning_rate)
+
+  def checkpointed(self) -> dict[str, tf.Module | tf.Variable]:
+    return {**super().checkpointed(), 'embedding': self.embedding}
+
+  def expert_targets(self, expert: datasets.Dataset) -> dict[str, np.ndarray]:
+    """Each expert transition's z* (the sampler's 'latents')."""
+    rows = expert.transition_rows()
+    return self.targets(expert.observations[rows], expert.actions[rows])
 
   def targets(self, observations: np.ndarray, actions: np.ndarray,
               batch_size: int = 4096) -> dict[str, np.ndarray]:

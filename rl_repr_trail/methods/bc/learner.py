@@ -12,14 +12,15 @@ from rl_repr_trail.core import learner
 from rl_repr_trail.core import optim
 from rl_repr_trail.core import policies
 from rl_repr_trail.core import replicas
-from rl_repr_trail.methods import method_configs
+from rl_repr_trail.data import datasets
+from rl_repr_trail.methods.bc import config as bc_config
 
 
 class BC(learner.Learner):
   """Behavioral cloning with a tanh-Gaussian policy: the paper's BC baseline."""
 
   def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-               config: method_configs.BCConfig, seed: int = 0):
+               config: bc_config.BCConfig, seed: int = 0):
     super().__init__('bc', seed)
     self.config = config
     self.policy = policies.TanhGaussianPolicy(obs_dim, action_low, action_high, config.hidden)
@@ -31,6 +32,14 @@ class BC(learner.Learner):
   @property
   def trained_variables(self) -> list[tf.Variable]:
     return self.policy.trainable_variables
+
+  def checkpointed(self) -> dict[str, tf.Module | tf.Variable]:
+    return {'policy': self.policy, 'optimizer': self.optimizer,
+            'temperature': self.temperature, 'updates': self.updates}
+
+  def expert_targets(self, expert: datasets.Dataset) -> None:
+    """No targets beyond the expert transitions' own keys."""
+    del expert
 
   def update(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     with tf.GradientTape() as tape:

@@ -18,7 +18,7 @@ from rl_repr_trail.core import learner
 from rl_repr_trail.core import networks
 from rl_repr_trail.core import policies
 from rl_repr_trail.core import replicas
-from rl_repr_trail.methods import method_configs
+from rl_repr_trail.methods.trail import config as trail_config
 
 
 def energies(phi: tf.Tensor, psi: tf.Tensor) -> tf.Tensor:
@@ -59,7 +59,7 @@ class TrailLearner(learner.Learner):
   """
 
   def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-               config: method_configs.TrailConfig, seed: int = 0):
+               config: trail_config.TrailConfig, seed: int = 0):
     super().__init__('trail', seed)
     self.config = config
     action_dim = len(action_low)
@@ -84,6 +84,15 @@ class TrailLearner(learner.Learner):
   def trained_variables(self) -> list[tf.Variable]:
     return (self.phi.trainable_variables + self.psi.trainable_variables
             + self.decoder.trainable_variables)
+
+  def checkpointed(self) -> dict[str, tf.Module | tf.Variable]:
+    held = {'phi': self.phi, 'psi': self.psi, 'decoder': self.decoder,
+            'temperature': self.temperature, 'optimizer': self.optimizer,
+            'updates': self.updates}
+    if self.config.linear:  # The random features and phi's running moments.
+      held.update(omega=self.omega, fourier_bias=self.fourier_bias, phi_mean=self.phi_mean,
+                  phi_var=self.phi_var)
+    return held
 
   def features(self, phi: tf.Tensor) -> tf.Tensor:
     """The latent action from phi's output (identity for EBM, Fourier features for linear)."""
