@@ -10,28 +10,28 @@ from __future__ import annotations
 
 import numpy as np
 
-# name: (scale, offset, what index is)
+# name: (scale, offset); what `index` is, in the comment.
 SEEDS = {
-    'pretrain batches': (1, 0, 'unused'),
-    'expert batches': (1, 1, 'unused'),
-    'evaluation': (1000, 0, 'the step evaluated; episode i resets with seed + i'),
-    'generated shard': (1000, 0, 'the shard'),
-    'generated second half': (1, 1, "unused (medium-expert's expert half)"),
-    'environment reset': (10_007, 0, "the reset's number (an environment of a pool, a "
-                          "regenerated stretch's first step)"),
-    'sac collector': (1, 0, 'the step a SAC run starts or resumes from'),
+    'pretrain batches': (1, 0),
+    'expert batches': (1, 1),
+    'evaluation': (1000, 0),  # The step evaluated; episode i then resets with seed + i.
+    'generated shard': (1000, 0),  # The shard.
+    'generated second half': (1, 1),  # medium-expert's expert half.
+    'environment reset': (10_007, 0),  # The reset's number (an environment of a pool, a
+                                       # regenerated stretch's first step).
+    'sac collector': (1, 0),  # The step a SAC run starts or resumes from.
 }
+# name: offset.
 GENERATORS = {
-    'policy actions': (1, 'unused (a generated shard\'s bundled-policy samples)'),
-    'replay actions': (0, "the regenerated stretch's first step"),
+    'policy actions': 1,  # A generated shard's bundled-policy samples.
+    'replay actions': 0,  # index: the regenerated stretch's first step.
 }
 
 
 def seed(base: int, name: str, index: int = 0) -> int:
-  scale, offset, _ = SEEDS[name]
+  scale, offset = SEEDS[name]
   return base * scale + offset + index
 
 
 def generator(base: int, name: str, index: int = 0) -> np.random.Generator:
-  offset, _ = GENERATORS[name]
-  return np.random.default_rng([base, offset + index])
+  return np.random.default_rng([base, GENERATORS[name] + index])
