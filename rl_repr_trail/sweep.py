@@ -7,7 +7,9 @@ r"""Runs a grid of experiments: tasks x offline data x methods x expert sizes x 
 The config is JSON (see launch/configs/ for commented examples in their "about"):
   tasks, offline_kinds (random, medium, medium-replay, ...), methods (names of the
   registry, methods/registry.py: bc, opal, spirl, skild, trail_ebm, trail_linear, or the
-  import path of a Method defined elsewhere, importable by the runs too), expert_sizes, seeds, root (the sweep's directory), data {source: auto | d4rl | generated, offline_rows, expert_rows},
+  import path of a Method defined elsewhere, importable by the runs too), expert_sizes,
+  seeds, root (the sweep's directory), data {source: auto | d4rl | generated, offline_rows,
+  expert_rows},
   settings (any train_eval flag, e.g. pretrain_steps), grid ({flag: [values]}: a run per
   combination, each in a directory named by its values), parallel, and optionally
   datasets {TASK: {offline: {LABEL: name or path}, expert: name or path}}, which
